@@ -1,0 +1,1 @@
+//! Acceptance-test harness: drives the real Terraform CLI against the provider.
