@@ -1,0 +1,3 @@
+//! API clients used by resources. Created lazily from the provider configuration.
+
+pub mod alibaba;

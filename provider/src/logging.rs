@@ -1,0 +1,1 @@
+//! `tracing` output as go-hclog JSON lines on stderr, which Terraform re-levels.

@@ -1,0 +1,1 @@
+//! go-plugin serving: handshake, AutoMTLS, health, controller and stdio services.
