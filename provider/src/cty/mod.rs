@@ -11,11 +11,12 @@
 pub mod json;
 pub mod msgpack;
 mod number;
+mod path;
 pub mod type_json;
 
 use std::collections::BTreeMap;
 
-pub use number::Number;
+pub use number::{Number, ParseNumberError};
 
 /// A cty type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -74,7 +75,9 @@ pub enum Value {
     Tuple(Vec<Value>),
     Map(BTreeMap<String, Value>),
     Object(BTreeMap<String, Value>),
-    /// A known, non-null value in a `DynamicPseudoType` slot, with its concrete type.
+    /// A value in a `DynamicPseudoType` slot, with its concrete type. Usually known and
+    /// non-null; Terraform may also send a typed null or unknown here (`[type, nil]`), which
+    /// is kept so that it re-encodes exactly — `is_null`/`is_unknown` look through it.
     Dynamic(Type, Box<Value>),
 }
 
@@ -82,11 +85,21 @@ impl Value {
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
     }
+    /// True for null, including a typed null in a dynamic slot.
     pub fn is_null(&self) -> bool {
-        matches!(self, Value::Null)
+        match self {
+            Value::Null => true,
+            Value::Dynamic(_, v) => v.is_null(),
+            _ => false,
+        }
     }
+    /// True for an unknown, including a typed unknown in a dynamic slot.
     pub fn is_unknown(&self) -> bool {
-        matches!(self, Value::Unknown)
+        match self {
+            Value::Unknown => true,
+            Value::Dynamic(_, v) => v.is_unknown(),
+            _ => false,
+        }
     }
     /// True when neither this value nor anything nested in it is unknown.
     pub fn is_wholly_known(&self) -> bool {
@@ -144,6 +157,40 @@ impl Value {
             _ => None,
         }
     }
+    /// The type a known value evidently has, for values placed in a `dynamic` slot
+    /// without one. `None` when it cannot be told: nulls, unknowns, empty or mixed
+    /// lists, sets and maps.
+    pub fn implied_type(&self) -> Option<Type> {
+        fn uniform<'a>(items: impl Iterator<Item = &'a Value>) -> Option<Type> {
+            let mut found: Option<Type> = None;
+            for item in items {
+                let t = item.implied_type()?;
+                match &found {
+                    Some(f) if *f != t => return None,
+                    _ => found = Some(t),
+                }
+            }
+            found
+        }
+        match self {
+            Value::String(_) => Some(Type::String),
+            Value::Number(_) => Some(Type::Number),
+            Value::Bool(_) => Some(Type::Bool),
+            Value::Dynamic(t, _) => Some(t.clone()),
+            Value::List(items) => Some(Type::list(uniform(items.iter())?)),
+            Value::Set(items) => Some(Type::set(uniform(items.iter())?)),
+            Value::Map(entries) => Some(Type::map(uniform(entries.values())?)),
+            Value::Tuple(items) => Some(Type::Tuple(items.iter().map(Value::implied_type).collect::<Option<_>>()?)),
+            Value::Object(entries) => Some(Type::Object {
+                attrs: entries
+                    .iter()
+                    .map(|(k, v)| Some((k.clone(), v.implied_type()?)))
+                    .collect::<Option<_>>()?,
+                optional: Vec::new(),
+            }),
+            Value::Null | Value::Unknown => None,
+        }
+    }
     /// Equality that ignores set element order (and nothing else).
     pub fn semantic_eq(&self, other: &Value) -> bool {
         match (self, other) {
@@ -183,10 +230,39 @@ impl From<i64> for Value {
         Value::Number(Number::from(n))
     }
 }
+impl From<Number> for Value {
+    fn from(n: Number) -> Value {
+        Value::Number(n)
+    }
+}
 
-/// Errors converting between wire bytes and values.
+/// Errors converting between wire bytes and values. `path` locates the offending value
+/// (`.attr[2]["key"]`, empty for the whole value).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CodecError {
-    #[error("{path}: {message}")]
+    #[error("{}", describe_invalid(.path, .message))]
     Invalid { path: String, message: String },
+}
+
+impl CodecError {
+    /// Path of the offending value.
+    pub fn path(&self) -> &str {
+        match self {
+            CodecError::Invalid { path, .. } => path,
+        }
+    }
+    /// What is wrong with it.
+    pub fn message(&self) -> &str {
+        match self {
+            CodecError::Invalid { message, .. } => message,
+        }
+    }
+}
+
+fn describe_invalid(path: &str, message: &str) -> String {
+    if path.is_empty() {
+        message.to_string()
+    } else {
+        format!("{path}: {message}")
+    }
 }
