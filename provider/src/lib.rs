@@ -11,5 +11,11 @@
 
 pub mod clients;
 pub mod cty;
+pub mod datapath;
+pub mod datasources;
+pub mod docs;
+pub mod framework;
 pub mod logging;
 pub mod plugin;
+pub mod provider;
+pub mod server;
