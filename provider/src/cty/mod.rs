@@ -12,6 +12,10 @@ pub mod json;
 pub mod msgpack;
 mod number;
 mod path;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod type_json;
 
 use std::collections::BTreeMap;
@@ -105,7 +109,9 @@ impl Value {
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => v.iter().all(Value::is_wholly_known),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.iter().all(Value::is_wholly_known)
+            }
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             Value::Dynamic(_, v) => v.is_wholly_known(),
             _ => true,
@@ -180,7 +186,12 @@ impl Value {
             Value::List(items) => Some(Type::list(uniform(items.iter())?)),
             Value::Set(items) => Some(Type::set(uniform(items.iter())?)),
             Value::Map(entries) => Some(Type::map(uniform(entries.values())?)),
-            Value::Tuple(items) => Some(Type::Tuple(items.iter().map(Value::implied_type).collect::<Option<_>>()?)),
+            Value::Tuple(items) => Some(Type::Tuple(
+                items
+                    .iter()
+                    .map(Value::implied_type)
+                    .collect::<Option<_>>()?,
+            )),
             Value::Object(entries) => Some(Type::Object {
                 attrs: entries
                     .iter()
@@ -202,7 +213,8 @@ impl Value {
             }
             (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
                 a.len() == b.len()
-                    && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| x.semantic_eq(y)))
+                    && a.iter()
+                        .all(|(k, x)| b.get(k).is_some_and(|y| x.semantic_eq(y)))
             }
             (Value::Dynamic(ta, a), Value::Dynamic(tb, b)) => ta == tb && a.semantic_eq(b),
             _ => self == other,
