@@ -38,6 +38,21 @@ fn decode_with(bytes: &[u8], ty: &Type, extra: Extra) -> Result<Value, CodecErro
     from_json(&json, ty, &Path::ROOT, extra)
 }
 
+/// [`decode`] for JSON already parsed (e.g. state after a JSON-level upgrade step).
+pub fn decode_value(json: &Json, ty: &Type) -> Result<Value, CodecError> {
+    from_json(json, ty, &Path::ROOT, Extra::Reject)
+}
+
+/// [`decode_lenient`] for JSON already parsed.
+pub fn decode_value_lenient(json: &Json, ty: &Type) -> Result<Value, CodecError> {
+    from_json(json, ty, &Path::ROOT, Extra::Drop)
+}
+
+/// [`encode`] to a JSON value rather than bytes.
+pub fn encode_value(value: &Value, ty: &Type) -> Result<Json, CodecError> {
+    to_json(value, ty, &Path::ROOT)
+}
+
 /// Encodes `value` as type `ty`; fails on unknown values.
 pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
     let json = to_json(value, ty, &Path::ROOT)?;

@@ -229,3 +229,19 @@ fn garbage_never_panics() {
     let huge_exp = decode(b"1e999999999999999999999", &Type::Number);
     assert!(huge_exp.is_err());
 }
+
+#[test]
+fn value_level_functions_match_byte_level_ones() {
+    let ty = Type::object([("a", Type::Number)]);
+    let json: serde_json::Value =
+        serde_json::from_str(r#"{"a":12345678901234567890123,"old":1}"#).unwrap();
+    assert!(decode_value(&json, &ty).is_err());
+    let value = decode_value_lenient(&json, &ty).unwrap();
+    assert_eq!(
+        value,
+        obj(&[("a", Value::Number(n("12345678901234567890123")))])
+    );
+    let back = encode_value(&value, &ty).unwrap();
+    assert_eq!(back.to_string(), r#"{"a":12345678901234567890123}"#);
+    assert_eq!(decode_value(&back, &ty).unwrap(), value);
+}
