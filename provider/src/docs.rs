@@ -66,7 +66,14 @@ pub fn render_all(def: &dyn ProviderDef, repo: &Path) -> Vec<Page> {
     pages
 }
 
-fn render_page(title: &str, heading: &str, block: &Block, example: Option<String>, extra: Option<String>, import: Option<String>) -> String {
+fn render_page(
+    title: &str,
+    heading: &str,
+    block: &Block,
+    example: Option<String>,
+    extra: Option<String>,
+    import: Option<String>,
+) -> String {
     let mut s = String::new();
     let first_line = block.description.split(". ").next().unwrap_or_default().trim_end_matches('.');
     let _ = writeln!(s, "---\npage_title: \"{title}\"\nsubcategory: \"\"\ndescription: |-\n  {first_line}.\n---\n");
@@ -77,10 +84,15 @@ fn render_page(title: &str, heading: &str, block: &Block, example: Option<String
     if let Some(extra) = extra {
         let _ = writeln!(s, "{}\n", extra.trim_end());
     }
-    let _ = writeln!(s, "<!-- schema generated from the provider's schema; edit descriptions in the code -->\n## Schema\n");
+    let _ =
+        writeln!(s, "<!-- schema generated from the provider's schema; edit descriptions in the code -->\n## Schema\n");
     render_block(&mut s, block, "");
     if let Some(imp) = import {
-        let _ = writeln!(s, "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```", imp.trim_end());
+        let _ = writeln!(
+            s,
+            "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```",
+            imp.trim_end()
+        );
     }
     s.trim_end().to_string() + "\n"
 }
@@ -132,8 +144,11 @@ fn anchor(prefix: &str, name: &str) -> String {
     format!("{prefix}{name}").replace('.', "--")
 }
 
+/// A section of a schema page and which attributes belong in it.
+type Section = (&'static str, fn(&Attribute) -> bool);
+
 fn render_block(s: &mut String, block: &Block, prefix: &str) {
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+    let groups: [Section; 3] = [
         ("Required", |a| a.required),
         ("Optional", |a| a.optional),
         ("Read-Only", |a| a.computed && !a.optional && !a.required),
@@ -149,14 +164,27 @@ fn render_block(s: &mut String, block: &Block, prefix: &str) {
         let mut lines: Vec<(String, String)> = attrs
             .iter()
             .map(|a| {
-                let more = if a.nested.is_some() { format!(" (see [below for nested schema](#nestedatt--{}))", anchor(prefix, &a.name)) } else { String::new() };
-                (a.name.clone(), format!("- `{}` ({}{}) {}{}", a.name, type_name(a), flags(a), attribute_description(a), more))
+                let more = if a.nested.is_some() {
+                    format!(" (see [below for nested schema](#nestedatt--{}))", anchor(prefix, &a.name))
+                } else {
+                    String::new()
+                };
+                (
+                    a.name.clone(),
+                    format!("- `{}` ({}{}) {}{}", a.name, type_name(a), flags(a), attribute_description(a), more),
+                )
             })
             .collect();
         for b in &blocks {
             lines.push((
                 b.type_name.clone(),
-                format!("- `{}` (Block{}) {} (see [below for nested schema](#nestedblock--{}))", b.type_name, if b.nesting == Nesting::Single { "" } else { ", List" }, b.block.description, anchor(prefix, &b.type_name)),
+                format!(
+                    "- `{}` (Block{}) {} (see [below for nested schema](#nestedblock--{}))",
+                    b.type_name,
+                    if b.nesting == Nesting::Single { "" } else { ", List" },
+                    b.block.description,
+                    anchor(prefix, &b.type_name)
+                ),
             ));
         }
         lines.sort();
@@ -176,12 +204,20 @@ fn render_block(s: &mut String, block: &Block, prefix: &str) {
     for (path, b, inner) in nested {
         match inner {
             Some(attrs) => {
-                let _ = writeln!(s, "<a id=\"nestedatt--{}\"></a>\n### Nested Schema for `{path}`\n", path.replace('.', "--"));
+                let _ = writeln!(
+                    s,
+                    "<a id=\"nestedatt--{}\"></a>\n### Nested Schema for `{path}`\n",
+                    path.replace('.', "--")
+                );
                 let tmp = Block { attributes: attrs.to_vec(), ..Default::default() };
                 render_block(s, &tmp, &format!("{path}."));
             }
             None => {
-                let _ = writeln!(s, "<a id=\"nestedblock--{}\"></a>\n### Nested Schema for `{path}`\n", path.replace('.', "--"));
+                let _ = writeln!(
+                    s,
+                    "<a id=\"nestedblock--{}\"></a>\n### Nested Schema for `{path}`\n",
+                    path.replace('.', "--")
+                );
                 render_block(s, b, &format!("{path}."));
             }
         }
@@ -223,11 +259,23 @@ mod tests {
         let repo = repo();
         let def = crate::provider::HybridProvider;
         for r in def.resources() {
-            assert!(repo.join(format!("examples/resources/{}/resource.tf", r.type_name())).exists(), "{} has no example", r.type_name());
-            assert!(repo.join(format!("examples/resources/{}/import.sh", r.type_name())).exists(), "{} has no import example", r.type_name());
+            assert!(
+                repo.join(format!("examples/resources/{}/resource.tf", r.type_name())).exists(),
+                "{} has no example",
+                r.type_name()
+            );
+            assert!(
+                repo.join(format!("examples/resources/{}/import.sh", r.type_name())).exists(),
+                "{} has no import example",
+                r.type_name()
+            );
         }
         for d in def.data_sources() {
-            assert!(repo.join(format!("examples/data-sources/{}/data-source.tf", d.type_name())).exists(), "{} has no example", d.type_name());
+            assert!(
+                repo.join(format!("examples/data-sources/{}/data-source.tf", d.type_name())).exists(),
+                "{} has no example",
+                d.type_name()
+            );
         }
         assert!(render_all(&def, &repo).len() >= 2);
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cty::{Type, Value};
 use crate::datapath;
 use crate::framework::validators::Check;
-use crate::framework::{model, Attribute, AttrPath, Block, Ctx, DataSource, Diagnostics, Schema};
+use crate::framework::{model, AttrPath, Attribute, Block, Ctx, DataSource, Diagnostics, Schema};
 
 pub struct DatapathImage;
 
@@ -46,17 +46,26 @@ impl DataSource for DatapathImage {
                     .description("Alibaba Cloud region of the cluster, e.g. `cn-hangzhou`.")
                     .validate(Check {
                         description: "A region this provider knows.",
-                        check: |v: &Value| datapath::check_region(v.as_str().unwrap_or_default()).map_err(|e| e.to_string()),
+                        check: |v: &Value| {
+                            datapath::check_region(v.as_str().unwrap_or_default()).map_err(|e| e.to_string())
+                        },
                     }),
             )
             .attr(
                 Attribute::string("version")
                     .optional()
                     .computed()
-                    .description(&format!("Terway version (`terway-eniip` addon version). Defaults to `{}`.", datapath::CURRENT_VERSION))
+                    .description(&format!(
+                        "Terway version (`terway-eniip` addon version). Defaults to `{}`.",
+                        datapath::CURRENT_VERSION
+                    ))
                     .validate(Check {
                         description: "A Terway version this provider knows.",
-                        check: |v: &Value| datapath::check_version(v.as_str().unwrap_or_default()).map(|_| ()).map_err(|e| e.to_string()),
+                        check: |v: &Value| {
+                            datapath::check_version(v.as_str().unwrap_or_default())
+                                .map(|_| ())
+                                .map_err(|e| e.to_string())
+                        },
                     }),
             )
             .attr(computed("registry", "Registry host for pulls over the internet."))
@@ -65,8 +74,16 @@ impl DataSource for DatapathImage {
             .attr(computed("tag", "Tag of the datapath image."))
             .attr(computed("image", "Full reference of the datapath image through `registry`."))
             .attr(computed("vpc_image", "Full reference of the datapath image through `vpc_registry`."))
-            .attr(Attribute::new("images", Type::map(Type::String)).computed().description("Every image of the release by component name, through `registry`."))
-            .attr(Attribute::new("vpc_images", Type::map(Type::String)).computed().description("Every image of the release by component name, through `vpc_registry`.")),
+            .attr(
+                Attribute::new("images", Type::map(Type::String))
+                    .computed()
+                    .description("Every image of the release by component name, through `registry`."),
+            )
+            .attr(
+                Attribute::new("vpc_images", Type::map(Type::String))
+                    .computed()
+                    .description("Every image of the release by component name, through `vpc_registry`."),
+            ),
         )
     }
 

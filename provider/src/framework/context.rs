@@ -29,9 +29,16 @@ impl Ctx {
     pub fn provider<T: Send + Sync + 'static>(&self) -> Result<Arc<T>, Diagnostics> {
         self.provider
             .clone()
-            .ok_or_else(|| diag::error("Provider not configured", "The provider was used before ConfigureProvider. This is a bug in Terraform or the provider."))?
+            .ok_or_else(|| {
+                diag::error(
+                    "Provider not configured",
+                    "The provider was used before ConfigureProvider. This is a bug in Terraform or the provider.",
+                )
+            })?
             .downcast::<T>()
-            .map_err(|_| diag::error("Provider error", "Provider data has an unexpected type. This is a bug in the provider."))
+            .map_err(|_| {
+                diag::error("Provider error", "Provider data has an unexpected type. This is a bug in the provider.")
+            })
     }
 
     /// The `timeouts.<op>` duration from a resource value, or `default`.

@@ -18,7 +18,9 @@ pub fn to_json(v: &Value) -> Json {
         Value::Bool(b) => Json::Bool(*b),
         Value::Number(n) => serde_json::from_str(&n.to_string()).unwrap_or(Json::Null),
         Value::String(s) => Json::String(s.clone()),
-        Value::List(items) | Value::Set(items) | Value::Tuple(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            Json::Array(items.iter().map(to_json).collect())
+        }
         Value::Map(m) | Value::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
         Value::Dynamic(_, inner) => to_json(inner),
     }
@@ -129,21 +131,19 @@ fn infer_dynamic(j: &Json) -> (Type, Value) {
                 ts.insert(k.clone(), t);
                 vs.insert(k.clone(), v);
             }
-            (
-                Type::Object {
-                    attrs: ts,
-                    optional: Vec::new(),
-                },
-                Value::Object(vs),
-            )
+            (Type::Object { attrs: ts, optional: Vec::new() }, Value::Object(vs))
         }
     }
 }
 
 /// Reads a value into a typed model.
 pub fn decode<T: DeserializeOwned>(v: &Value) -> Result<T, Diagnostics> {
-    serde_json::from_value(to_json(v))
-        .map_err(|e| diag::error("Provider error: unexpected value shape", format!("Could not read the value: {e}. This is a bug in the provider.")))
+    serde_json::from_value(to_json(v)).map_err(|e| {
+        diag::error(
+            "Provider error: unexpected value shape",
+            format!("Could not read the value: {e}. This is a bug in the provider."),
+        )
+    })
 }
 
 /// Writes a typed model as a value of type `ty`.
@@ -173,11 +173,7 @@ mod tests {
             ("zones", Type::map(Type::list(Type::String))),
             ("extra", Type::Bool),
         ]);
-        let m = M {
-            name: "a".into(),
-            size: Some(3),
-            zones: [("z1".to_string(), vec!["vsw-1".to_string()])].into(),
-        };
+        let m = M { name: "a".into(), size: Some(3), zones: [("z1".to_string(), vec!["vsw-1".to_string()])].into() };
         let v = encode(&m, &ty).unwrap();
         assert_eq!(v.get("extra"), Some(&Value::Null));
         assert_eq!(v.get("size").and_then(Value::as_i64), Some(3));
@@ -187,7 +183,14 @@ mod tests {
 
     #[test]
     fn unknown_reads_as_none_and_bad_shapes_error() {
-        let v = Value::Object([("name".to_string(), "a".into()), ("size".to_string(), Value::Unknown), ("zones".to_string(), Value::Map(Default::default()))].into());
+        let v = Value::Object(
+            [
+                ("name".to_string(), "a".into()),
+                ("size".to_string(), Value::Unknown),
+                ("zones".to_string(), Value::Map(Default::default())),
+            ]
+            .into(),
+        );
         let m: M = decode(&v).unwrap();
         assert_eq!(m.size, None);
         assert!(from_json(&serde_json::json!({"a": [1]}), &Type::object([("a", Type::String)])).is_err());

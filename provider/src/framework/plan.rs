@@ -25,12 +25,7 @@ pub fn plan_block(block: &Block, prior: &Value, proposed: &Value, config: &Value
     let creating = prior.is_null();
     let mut planned = match proposed {
         Value::Object(m) => m.clone(),
-        _ => {
-            return PlannedChange {
-                planned: proposed.clone(),
-                requires_replace: Vec::new(),
-            }
-        }
+        _ => return PlannedChange { planned: proposed.clone(), requires_replace: Vec::new() },
     };
     let mut may_recompute = Vec::new();
     for attr in &block.attributes {
@@ -67,10 +62,7 @@ pub fn plan_block(block: &Block, prior: &Value, proposed: &Value, config: &Value
             }
         }
     }
-    PlannedChange {
-        planned: Value::Object(planned),
-        requires_replace,
-    }
+    PlannedChange { planned: Value::Object(planned), requires_replace }
 }
 
 /// Checks the protocol's rules on a finished plan, so a resource bug surfaces as a clear

@@ -19,7 +19,12 @@ pub trait ProviderDef: Send + Sync {
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
     /// Builds the data every resource will see through `Ctx::provider`. Must be cheap: API
     /// clients are created on first use, so plans that need no API call make none.
-    async fn configure(&self, config: &Value, terraform_version: &str, diags: &mut Diagnostics) -> Option<Arc<dyn Any + Send + Sync>>;
+    async fn configure(
+        &self,
+        config: &Value,
+        terraform_version: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Arc<dyn Any + Send + Sync>>;
     fn resources(&self) -> Vec<Arc<dyn Resource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
 }

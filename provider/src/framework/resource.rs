@@ -35,13 +35,28 @@ pub trait Resource: Send + Sync {
 
     /// Creates the object. Returns its state; on a failure after something was created,
     /// return the state of what exists together with the error, so nothing is lost.
-    async fn create(&self, ctx: &Ctx, planned: &Value, config: &Value, private: &mut Private, diags: &mut Diagnostics) -> Option<Value>;
+    async fn create(
+        &self,
+        ctx: &Ctx,
+        planned: &Value,
+        config: &Value,
+        private: &mut Private,
+        diags: &mut Diagnostics,
+    ) -> Option<Value>;
 
     /// Reads the object's real state; `None` when it no longer exists.
     async fn read(&self, ctx: &Ctx, state: &Value, private: &mut Private, diags: &mut Diagnostics) -> Option<Value>;
 
     /// Updates in place. Returns the new state (on failure, the state of what is there now).
-    async fn update(&self, ctx: &Ctx, prior: &Value, planned: &Value, config: &Value, private: &mut Private, diags: &mut Diagnostics) -> Option<Value>;
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        prior: &Value,
+        planned: &Value,
+        config: &Value,
+        private: &mut Private,
+        diags: &mut Diagnostics,
+    ) -> Option<Value>;
 
     async fn delete(&self, ctx: &Ctx, prior: &Value, private: &Private, diags: &mut Diagnostics);
 
@@ -49,10 +64,18 @@ pub trait Resource: Send + Sync {
     async fn import(&self, ctx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value>;
 
     /// Converts a stored state of an older schema version (as JSON) to the current one.
-    fn upgrade_state(&self, from_version: i64, _state: serde_json::Value, diags: &mut Diagnostics) -> Option<serde_json::Value> {
+    fn upgrade_state(
+        &self,
+        from_version: i64,
+        _state: serde_json::Value,
+        diags: &mut Diagnostics,
+    ) -> Option<serde_json::Value> {
         diags.extend(diag::error(
             "Unsupported state version",
-            format!("State version {from_version} of {} cannot be upgraded by this provider version.", self.type_name()),
+            format!(
+                "State version {from_version} of {} cannot be upgraded by this provider version.",
+                self.type_name()
+            ),
         ));
         None
     }

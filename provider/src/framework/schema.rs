@@ -161,10 +161,7 @@ pub struct Block {
 
 impl Block {
     pub fn new(description: &str) -> Self {
-        Block {
-            description: description.to_string(),
-            ..Default::default()
-        }
+        Block { description: description.to_string(), ..Default::default() }
     }
     pub fn attr(mut self, a: Attribute) -> Self {
         self.attributes.push(a);
@@ -188,10 +185,7 @@ impl Block {
             };
             attrs.insert(b.type_name.clone(), t);
         }
-        Type::Object {
-            attrs,
-            optional: Vec::new(),
-        }
+        Type::Object { attrs, optional: Vec::new() }
     }
     pub fn attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
@@ -231,11 +225,5 @@ pub fn timeouts_block(ops: &[&str]) -> NestedBlock {
                 .validate(super::validators::Duration),
         );
     }
-    NestedBlock {
-        type_name: "timeouts".to_string(),
-        nesting: Nesting::Single,
-        block,
-        min_items: 0,
-        max_items: 0,
-    }
+    NestedBlock { type_name: "timeouts".to_string(), nesting: Nesting::Single, block, min_items: 0, max_items: 0 }
 }

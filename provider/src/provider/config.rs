@@ -95,7 +95,9 @@ impl ProviderConfig {
 pub fn check_endpoint(s: &str) -> Result<(), String> {
     let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
     let host = rest.split('/').next().unwrap_or_default();
-    let bad = || format!("{s:?} is not a host name or http(s) URL, e.g. \"cs.cn-hangzhou.aliyuncs.com\" or \"https://127.0.0.1:8443\".");
+    let bad = || {
+        format!("{s:?} is not a host name or http(s) URL, e.g. \"cs.cn-hangzhou.aliyuncs.com\" or \"https://127.0.0.1:8443\".")
+    };
     if s.contains("://") && !(s.starts_with("https://") || s.starts_with("http://")) {
         return Err(bad());
     }
@@ -124,16 +126,29 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
         && !config.get("access_key").is_some_and(Value::is_unknown)
         && !config.get("secret_key").is_some_and(Value::is_unknown)
     {
-        let (missing, set) = if known(config.get("access_key")) { ("secret_key", "access_key") } else { ("access_key", "secret_key") };
-        diags.error_at(AttrPath::attr(missing), "Incomplete credentials", format!("`{set}` is set, so `{missing}` must be set too."));
+        let (missing, set) =
+            if known(config.get("access_key")) { ("secret_key", "access_key") } else { ("access_key", "secret_key") };
+        diags.error_at(
+            AttrPath::attr(missing),
+            "Incomplete credentials",
+            format!("`{set}` is set, so `{missing}` must be set too."),
+        );
     }
     if let Some(k) = config.get("kubernetes").filter(|k| !k.is_null()) {
         let p = AttrPath::attr("kubernetes");
         if known(k.get("host")) && known(k.get("config_path")) {
-            diags.error_at(p.then_attr("host"), "Conflicting Kubernetes settings", "Set either `host` (with `token`) or `config_path`, not both.");
+            diags.error_at(
+                p.then_attr("host"),
+                "Conflicting Kubernetes settings",
+                "Set either `host` (with `token`) or `config_path`, not both.",
+            );
         }
         if known(k.get("token")) && !known(k.get("host")) && !k.get("host").is_some_and(Value::is_unknown) {
-            diags.error_at(p.then_attr("token"), "Missing Kubernetes host", "`token` is used with `host`; set `host` too.");
+            diags.error_at(
+                p.then_attr("token"),
+                "Missing Kubernetes host",
+                "`token` is used with `host`; set `host` too.",
+            );
         }
         if k.get("insecure").and_then(Value::as_bool) == Some(true) && known(k.get("cluster_ca_certificate")) {
             diags.error_at(
@@ -144,7 +159,11 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
         }
         if let Some(pem) = k.get("cluster_ca_certificate").and_then(Value::as_str) {
             if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                diags.error_at(p.then_attr("cluster_ca_certificate"), "Invalid CA certificate", "Expected a PEM certificate starting with -----BEGIN CERTIFICATE-----.");
+                diags.error_at(
+                    p.then_attr("cluster_ca_certificate"),
+                    "Invalid CA certificate",
+                    "Expected a PEM certificate starting with -----BEGIN CERTIFICATE-----.",
+                );
             }
         }
     }
@@ -156,7 +175,9 @@ mod tests {
 
     #[test]
     fn endpoints_accept_hosts_and_urls_only() {
-        for ok in ["cs.cn-hangzhou.aliyuncs.com", "https://127.0.0.1:8443", "http://localhost:9000/", "ram.aliyuncs.com:443"] {
+        for ok in
+            ["cs.cn-hangzhou.aliyuncs.com", "https://127.0.0.1:8443", "http://localhost:9000/", "ram.aliyuncs.com:443"]
+        {
             assert!(check_endpoint(ok).is_ok(), "{ok}");
         }
         for bad in ["", "ftp://x", "https://", "a b", "host:99999", "https://x?y=1"] {
@@ -166,7 +187,8 @@ mod tests {
 
     #[test]
     fn half_credentials_point_at_the_missing_attribute() {
-        let cfg = Value::Object([("access_key".to_string(), "LTAIx".into()), ("secret_key".to_string(), Value::Null)].into());
+        let cfg =
+            Value::Object([("access_key".to_string(), "LTAIx".into()), ("secret_key".to_string(), Value::Null)].into());
         let mut d = Diagnostics::new();
         validate(&cfg, &mut d);
         assert_eq!(d.0[0].path.as_ref().unwrap().to_string(), "secret_key");

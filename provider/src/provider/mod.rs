@@ -28,10 +28,7 @@ fn endpoints_block() -> NestedBlock {
                 "Endpoint of the {service} API, as a host name or URL (`https://` is assumed). Overrides the default \
                  endpoint; the environment variable `{env}` does the same."
             ))
-            .validate(Check {
-                description: "A host name or an http(s) URL.",
-                check: url_check,
-            })
+            .validate(Check { description: "A host name or an http(s) URL.", check: url_check })
     };
     NestedBlock {
         type_name: "endpoints".into(),
@@ -54,20 +51,33 @@ fn kubernetes_block() -> NestedBlock {
             "How to reach the registered cluster's Kubernetes API. Without this block, the kubeconfig named by \
              `KUBECONFIG` (or `~/.kube/config`) and its current context are used.",
         )
-        .attr(Attribute::string("config_path").optional().description("Path to a kubeconfig file. Defaults to `KUBECONFIG`, then `~/.kube/config`."))
-        .attr(Attribute::string("config_context").optional().description("Context of the kubeconfig to use. Defaults to its current context."))
+        .attr(
+            Attribute::string("config_path")
+                .optional()
+                .description("Path to a kubeconfig file. Defaults to `KUBECONFIG`, then `~/.kube/config`."),
+        )
+        .attr(
+            Attribute::string("config_context")
+                .optional()
+                .description("Context of the kubeconfig to use. Defaults to its current context."),
+        )
         .attr(
             Attribute::string("host")
                 .optional()
                 .description("API server URL. Set with `token` (and `cluster_ca_certificate`) instead of a kubeconfig.")
-                .validate(Check {
-                    description: "An https URL.",
-                    check: url_check,
-                }),
+                .validate(Check { description: "An https URL.", check: url_check }),
         )
         .attr(Attribute::string("token").optional().sensitive().description("Bearer token for `host`."))
-        .attr(Attribute::string("cluster_ca_certificate").optional().description("PEM-encoded CA certificate of the API server."))
-        .attr(Attribute::bool("insecure").optional().description("Skip verification of the API server's certificate. For test clusters only.")),
+        .attr(
+            Attribute::string("cluster_ca_certificate")
+                .optional()
+                .description("PEM-encoded CA certificate of the API server."),
+        )
+        .attr(
+            Attribute::bool("insecure")
+                .optional()
+                .description("Skip verification of the API server's certificate. For test clusters only."),
+        ),
         min_items: 0,
         max_items: 0,
     }
@@ -113,7 +123,12 @@ impl ProviderDef for HybridProvider {
         config::validate(config, diags);
     }
 
-    async fn configure(&self, config: &Value, terraform_version: &str, diags: &mut Diagnostics) -> Option<Arc<dyn Any + Send + Sync>> {
+    async fn configure(
+        &self,
+        config: &Value,
+        terraform_version: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Arc<dyn Any + Send + Sync>> {
         let cfg = ProviderConfig::from_value(config, terraform_version, diags)?;
         Some(Arc::new(cfg))
     }

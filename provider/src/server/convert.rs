@@ -8,10 +8,7 @@ use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 use crate::framework::{AttrPath, Diagnostics, Schema, Severity};
 
 pub fn schema(s: &Schema) -> pb::Schema {
-    pb::Schema {
-        version: s.version,
-        block: Some(block(&s.block, s.version)),
-    }
+    pb::Schema { version: s.version, block: Some(block(&s.block, s.version)) }
 }
 
 fn block(b: &Block, version: i64) -> pb::schema::Block {
@@ -144,10 +141,7 @@ pub fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str, diags: &mut 
 
 pub fn encode(v: &Value, ty: &Type, diags: &mut Diagnostics) -> Option<pb::DynamicValue> {
     match cty::msgpack::encode(v, ty) {
-        Ok(bytes) => Some(pb::DynamicValue {
-            msgpack: bytes,
-            json: Vec::new(),
-        }),
+        Ok(bytes) => Some(pb::DynamicValue { msgpack: bytes, json: Vec::new() }),
         Err(e) => {
             diags.error("Provider error: could not encode a value", format!("{e}. This is a bug in the provider."));
             None

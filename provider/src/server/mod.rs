@@ -57,7 +57,10 @@ impl ProviderService {
 }
 
 fn unknown_type(kind: &str, name: &str) -> Diagnostics {
-    crate::framework::diag::error(format!("Unknown {kind} type"), format!("This provider has no {kind} named {name:?}."))
+    crate::framework::diag::error(
+        format!("Unknown {kind} type"),
+        format!("This provider has no {kind} named {name:?}."),
+    )
 }
 
 /// Write-only attributes are never persisted: null them in every state we return.
@@ -74,24 +77,45 @@ impl Provider for ProviderService {
     async fn get_metadata(&self, _: Request<pb::get_metadata::Request>) -> Rpc<pb::get_metadata::Response> {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
-            resources: self.reg.resources.keys().map(|t| pb::get_metadata::ResourceMetadata { type_name: t.clone() }).collect(),
-            data_sources: self.reg.data_sources.keys().map(|t| pb::get_metadata::DataSourceMetadata { type_name: t.clone() }).collect(),
+            resources: self
+                .reg
+                .resources
+                .keys()
+                .map(|t| pb::get_metadata::ResourceMetadata { type_name: t.clone() })
+                .collect(),
+            data_sources: self
+                .reg
+                .data_sources
+                .keys()
+                .map(|t| pb::get_metadata::DataSourceMetadata { type_name: t.clone() })
+                .collect(),
             ..Default::default()
         }))
     }
 
-    async fn get_provider_schema(&self, _: Request<pb::get_provider_schema::Request>) -> Rpc<pb::get_provider_schema::Response> {
+    async fn get_provider_schema(
+        &self,
+        _: Request<pb::get_provider_schema::Request>,
+    ) -> Rpc<pb::get_provider_schema::Response> {
         tracing::debug!("serving provider schema");
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(convert::schema(&self.reg.provider_schema)),
             resource_schemas: self.reg.resources.iter().map(|(k, e)| (k.clone(), convert::schema(&e.schema))).collect(),
-            data_source_schemas: self.reg.data_sources.iter().map(|(k, e)| (k.clone(), convert::schema(&e.schema))).collect(),
+            data_source_schemas: self
+                .reg
+                .data_sources
+                .iter()
+                .map(|(k, e)| (k.clone(), convert::schema(&e.schema)))
+                .collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         }))
     }
 
-    async fn validate_provider_config(&self, req: Request<pb::validate_provider_config::Request>) -> Rpc<pb::validate_provider_config::Response> {
+    async fn validate_provider_config(
+        &self,
+        req: Request<pb::validate_provider_config::Request>,
+    ) -> Rpc<pb::validate_provider_config::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let config = convert::decode(req.config.as_ref(), &self.reg.provider_ty, "provider configuration", &mut diags);
@@ -102,7 +126,10 @@ impl Provider for ProviderService {
         Ok(Response::new(pb::validate_provider_config::Response { diagnostics: convert::diagnostics(&diags) }))
     }
 
-    async fn validate_resource_config(&self, req: Request<pb::validate_resource_config::Request>) -> Rpc<pb::validate_resource_config::Response> {
+    async fn validate_resource_config(
+        &self,
+        req: Request<pb::validate_resource_config::Request>,
+    ) -> Rpc<pb::validate_resource_config::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         match self.reg.resources.get(&req.type_name) {
@@ -128,7 +155,10 @@ impl Provider for ProviderService {
         Ok(Response::new(pb::validate_resource_config::Response { diagnostics: convert::diagnostics(&diags) }))
     }
 
-    async fn validate_data_resource_config(&self, req: Request<pb::validate_data_resource_config::Request>) -> Rpc<pb::validate_data_resource_config::Response> {
+    async fn validate_data_resource_config(
+        &self,
+        req: Request<pb::validate_data_resource_config::Request>,
+    ) -> Rpc<pb::validate_data_resource_config::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         match self.reg.data_sources.get(&req.type_name) {
@@ -144,7 +174,10 @@ impl Provider for ProviderService {
         Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: convert::diagnostics(&diags) }))
     }
 
-    async fn upgrade_resource_state(&self, req: Request<pb::upgrade_resource_state::Request>) -> Rpc<pb::upgrade_resource_state::Response> {
+    async fn upgrade_resource_state(
+        &self,
+        req: Request<pb::upgrade_resource_state::Request>,
+    ) -> Rpc<pb::upgrade_resource_state::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let mut upgraded = None;
@@ -153,13 +186,19 @@ impl Provider for ProviderService {
             Some(e) => {
                 let raw = req.raw_state.unwrap_or_default();
                 if raw.json.is_empty() && !raw.flatmap.is_empty() {
-                    diags.error("Unsupported state format", "This resource's state is in the pre-0.12 flatmap format, which this provider never wrote.");
+                    diags.error(
+                        "Unsupported state format",
+                        "This resource's state is in the pre-0.12 flatmap format, which this provider never wrote.",
+                    );
                 } else {
                     match serde_json::from_slice::<serde_json::Value>(&raw.json) {
                         Err(e) => diags.error("Unreadable state", format!("The stored state is not valid JSON: {e}")),
                         Ok(mut json) => {
                             if req.version < e.schema.version {
-                                json = e.imp.upgrade_state(req.version, json, &mut diags).unwrap_or(serde_json::Value::Null);
+                                json = e
+                                    .imp
+                                    .upgrade_state(req.version, json, &mut diags)
+                                    .unwrap_or(serde_json::Value::Null);
                             } else if req.version > e.schema.version {
                                 diags.error(
                                     "State from a newer provider",
@@ -187,16 +226,31 @@ impl Provider for ProviderService {
         }))
     }
 
-    async fn get_resource_identity_schemas(&self, _: Request<pb::get_resource_identity_schemas::Request>) -> Rpc<pb::get_resource_identity_schemas::Response> {
+    async fn get_resource_identity_schemas(
+        &self,
+        _: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Rpc<pb::get_resource_identity_schemas::Response> {
         Ok(Response::new(Default::default()))
     }
 
-    async fn upgrade_resource_identity(&self, req: Request<pb::upgrade_resource_identity::Request>) -> Rpc<pb::upgrade_resource_identity::Response> {
-        let d = crate::framework::diag::error("Resource identity not supported", format!("{} has no resource identity.", req.get_ref().type_name));
-        Ok(Response::new(pb::upgrade_resource_identity::Response { upgraded_identity: None, diagnostics: convert::diagnostics(&d) }))
+    async fn upgrade_resource_identity(
+        &self,
+        req: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Rpc<pb::upgrade_resource_identity::Response> {
+        let d = crate::framework::diag::error(
+            "Resource identity not supported",
+            format!("{} has no resource identity.", req.get_ref().type_name),
+        );
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            upgraded_identity: None,
+            diagnostics: convert::diagnostics(&d),
+        }))
     }
 
-    async fn configure_provider(&self, req: Request<pb::configure_provider::Request>) -> Rpc<pb::configure_provider::Response> {
+    async fn configure_provider(
+        &self,
+        req: Request<pb::configure_provider::Request>,
+    ) -> Rpc<pb::configure_provider::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let config = convert::decode(req.config.as_ref(), &self.reg.provider_ty, "provider configuration", &mut diags);
@@ -215,7 +269,10 @@ impl Provider for ProviderService {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let Some(e) = self.reg.resources.get(&req.type_name) else {
-            return Ok(Response::new(pb::read_resource::Response { diagnostics: convert::diagnostics(&unknown_type("resource", &req.type_name)), ..Default::default() }));
+            return Ok(Response::new(pb::read_resource::Response {
+                diagnostics: convert::diagnostics(&unknown_type("resource", &req.type_name)),
+                ..Default::default()
+            }));
         };
         let current = convert::decode(req.current_state.as_ref(), &e.ty, "state", &mut diags);
         let mut private = Private::from_bytes(&req.private);
@@ -238,11 +295,17 @@ impl Provider for ProviderService {
         }))
     }
 
-    async fn plan_resource_change(&self, req: Request<pb::plan_resource_change::Request>) -> Rpc<pb::plan_resource_change::Response> {
+    async fn plan_resource_change(
+        &self,
+        req: Request<pb::plan_resource_change::Request>,
+    ) -> Rpc<pb::plan_resource_change::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let Some(e) = self.reg.resources.get(&req.type_name) else {
-            return Ok(Response::new(pb::plan_resource_change::Response { diagnostics: convert::diagnostics(&unknown_type("resource", &req.type_name)), ..Default::default() }));
+            return Ok(Response::new(pb::plan_resource_change::Response {
+                diagnostics: convert::diagnostics(&unknown_type("resource", &req.type_name)),
+                ..Default::default()
+            }));
         };
         let prior = convert::decode(req.prior_state.as_ref(), &e.ty, "prior state", &mut diags);
         let proposed = convert::decode(req.proposed_new_state.as_ref(), &e.ty, "proposed state", &mut diags);
@@ -266,7 +329,10 @@ impl Provider for ProviderService {
         };
         e.imp.modify_plan(&self.ctx(), &mut pr, &mut diags).await;
         for problem in plan::check_plan(&e.schema.block, &config, &pr.planned) {
-            diags.error("Provider produced an invalid plan", format!("{}: {problem}. This is a bug in the provider.", req.type_name));
+            diags.error(
+                "Provider produced an invalid plan",
+                format!("{}: {problem}. This is a bug in the provider.", req.type_name),
+            );
         }
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: convert::encode(&pr.planned, &e.ty, &mut diags),
@@ -277,11 +343,17 @@ impl Provider for ProviderService {
         }))
     }
 
-    async fn apply_resource_change(&self, req: Request<pb::apply_resource_change::Request>) -> Rpc<pb::apply_resource_change::Response> {
+    async fn apply_resource_change(
+        &self,
+        req: Request<pb::apply_resource_change::Request>,
+    ) -> Rpc<pb::apply_resource_change::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let Some(e) = self.reg.resources.get(&req.type_name) else {
-            return Ok(Response::new(pb::apply_resource_change::Response { diagnostics: convert::diagnostics(&unknown_type("resource", &req.type_name)), ..Default::default() }));
+            return Ok(Response::new(pb::apply_resource_change::Response {
+                diagnostics: convert::diagnostics(&unknown_type("resource", &req.type_name)),
+                ..Default::default()
+            }));
         };
         let prior = convert::decode(req.prior_state.as_ref(), &e.ty, "prior state", &mut diags);
         let planned = convert::decode(req.planned_state.as_ref(), &e.ty, "planned state", &mut diags);
@@ -300,17 +372,27 @@ impl Provider for ProviderService {
             tracing::debug!(type_name = %req.type_name, "deleting");
             e.imp.delete(&ctx, &prior, &private, &mut diags).await;
             // A failed delete leaves the object in state so the next apply tries again.
-            if diags.has_errors() { prior.clone() } else { Value::Null }
+            if diags.has_errors() {
+                prior.clone()
+            } else {
+                Value::Null
+            }
         } else if prior.is_null() {
             tracing::debug!(type_name = %req.type_name, "creating");
             e.imp.create(&ctx, &planned, &config, &mut private, &mut diags).await.unwrap_or(Value::Null)
         } else {
             tracing::debug!(type_name = %req.type_name, "updating");
-            e.imp.update(&ctx, &prior, &planned, &config, &mut private, &mut diags).await.unwrap_or_else(|| prior.clone())
+            e.imp
+                .update(&ctx, &prior, &planned, &config, &mut private, &mut diags)
+                .await
+                .unwrap_or_else(|| prior.clone())
         };
         null_write_only(&e.schema.block, &mut new_state);
         if !new_state.is_wholly_known() {
-            diags.error("Provider returned unknown values after apply", format!("{} left values unknown after apply. This is a bug in the provider.", req.type_name));
+            diags.error(
+                "Provider returned unknown values after apply",
+                format!("{} left values unknown after apply. This is a bug in the provider.", req.type_name),
+            );
             new_state = prior;
         }
         Ok(Response::new(pb::apply_resource_change::Response {
@@ -321,7 +403,10 @@ impl Provider for ProviderService {
         }))
     }
 
-    async fn import_resource_state(&self, req: Request<pb::import_resource_state::Request>) -> Rpc<pb::import_resource_state::Response> {
+    async fn import_resource_state(
+        &self,
+        req: Request<pb::import_resource_state::Request>,
+    ) -> Rpc<pb::import_resource_state::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let mut imported = Vec::new();
@@ -347,20 +432,35 @@ impl Provider for ProviderService {
         }))
     }
 
-    async fn move_resource_state(&self, req: Request<pb::move_resource_state::Request>) -> Rpc<pb::move_resource_state::Response> {
+    async fn move_resource_state(
+        &self,
+        req: Request<pb::move_resource_state::Request>,
+    ) -> Rpc<pb::move_resource_state::Response> {
         let r = req.get_ref();
         let d = crate::framework::diag::error(
             "Moving resource state is not supported",
-            format!("{} cannot take state moved from {} ({}).", r.target_type_name, r.source_type_name, r.source_provider_address),
+            format!(
+                "{} cannot take state moved from {} ({}).",
+                r.target_type_name, r.source_type_name, r.source_provider_address
+            ),
         );
-        Ok(Response::new(pb::move_resource_state::Response { diagnostics: convert::diagnostics(&d), ..Default::default() }))
+        Ok(Response::new(pb::move_resource_state::Response {
+            diagnostics: convert::diagnostics(&d),
+            ..Default::default()
+        }))
     }
 
-    async fn read_data_source(&self, req: Request<pb::read_data_source::Request>) -> Rpc<pb::read_data_source::Response> {
+    async fn read_data_source(
+        &self,
+        req: Request<pb::read_data_source::Request>,
+    ) -> Rpc<pb::read_data_source::Response> {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let Some(e) = self.reg.data_sources.get(&req.type_name) else {
-            return Ok(Response::new(pb::read_data_source::Response { diagnostics: convert::diagnostics(&unknown_type("data source", &req.type_name)), ..Default::default() }));
+            return Ok(Response::new(pb::read_data_source::Response {
+                diagnostics: convert::diagnostics(&unknown_type("data source", &req.type_name)),
+                ..Default::default()
+            }));
         };
         let config = convert::decode(req.config.as_ref(), &e.ty, "configuration", &mut diags);
         let mut state = None;
@@ -370,30 +470,61 @@ impl Provider for ProviderService {
                 state = convert::encode(&v, &e.ty, &mut diags);
             }
         }
-        Ok(Response::new(pb::read_data_source::Response { state, diagnostics: convert::diagnostics(&diags), ..Default::default() }))
+        Ok(Response::new(pb::read_data_source::Response {
+            state,
+            diagnostics: convert::diagnostics(&diags),
+            ..Default::default()
+        }))
     }
 
-    async fn generate_resource_config(&self, req: Request<pb::generate_resource_config::Request>) -> Rpc<pb::generate_resource_config::Response> {
-        let d = crate::framework::diag::error("Config generation is not supported", format!("{} does not generate configuration.", req.get_ref().type_name));
-        Ok(Response::new(pb::generate_resource_config::Response { config: None, diagnostics: convert::diagnostics(&d) }))
+    async fn generate_resource_config(
+        &self,
+        req: Request<pb::generate_resource_config::Request>,
+    ) -> Rpc<pb::generate_resource_config::Response> {
+        let d = crate::framework::diag::error(
+            "Config generation is not supported",
+            format!("{} does not generate configuration.", req.get_ref().type_name),
+        );
+        Ok(Response::new(pb::generate_resource_config::Response {
+            config: None,
+            diagnostics: convert::diagnostics(&d),
+        }))
     }
 
-    async fn validate_ephemeral_resource_config(&self, req: Request<pb::validate_ephemeral_resource_config::Request>) -> Rpc<pb::validate_ephemeral_resource_config::Response> {
+    async fn validate_ephemeral_resource_config(
+        &self,
+        req: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Rpc<pb::validate_ephemeral_resource_config::Response> {
         let d = unknown_type("ephemeral resource", &req.get_ref().type_name);
         Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: convert::diagnostics(&d) }))
     }
 
-    async fn open_ephemeral_resource(&self, req: Request<pb::open_ephemeral_resource::Request>) -> Rpc<pb::open_ephemeral_resource::Response> {
+    async fn open_ephemeral_resource(
+        &self,
+        req: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Rpc<pb::open_ephemeral_resource::Response> {
         let d = unknown_type("ephemeral resource", &req.get_ref().type_name);
-        Ok(Response::new(pb::open_ephemeral_resource::Response { diagnostics: convert::diagnostics(&d), ..Default::default() }))
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(&d),
+            ..Default::default()
+        }))
     }
 
-    async fn renew_ephemeral_resource(&self, req: Request<pb::renew_ephemeral_resource::Request>) -> Rpc<pb::renew_ephemeral_resource::Response> {
+    async fn renew_ephemeral_resource(
+        &self,
+        req: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Rpc<pb::renew_ephemeral_resource::Response> {
         let d = unknown_type("ephemeral resource", &req.get_ref().type_name);
-        Ok(Response::new(pb::renew_ephemeral_resource::Response { diagnostics: convert::diagnostics(&d), ..Default::default() }))
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: convert::diagnostics(&d),
+            ..Default::default()
+        }))
     }
 
-    async fn close_ephemeral_resource(&self, req: Request<pb::close_ephemeral_resource::Request>) -> Rpc<pb::close_ephemeral_resource::Response> {
+    async fn close_ephemeral_resource(
+        &self,
+        req: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Rpc<pb::close_ephemeral_resource::Response> {
         let d = unknown_type("ephemeral resource", &req.get_ref().type_name);
         Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: convert::diagnostics(&d) }))
     }
@@ -406,7 +537,10 @@ impl Provider for ProviderService {
         Ok(Response::new(tokio_stream::iter(vec![Ok(event)])))
     }
 
-    async fn validate_list_resource_config(&self, req: Request<pb::validate_list_resource_config::Request>) -> Rpc<pb::validate_list_resource_config::Response> {
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<pb::validate_list_resource_config::Request>,
+    ) -> Rpc<pb::validate_list_resource_config::Response> {
         let d = unknown_type("list resource", &req.get_ref().type_name);
         Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: convert::diagnostics(&d) }))
     }
@@ -418,18 +552,30 @@ impl Provider for ProviderService {
     async fn call_function(&self, req: Request<pb::call_function::Request>) -> Rpc<pb::call_function::Response> {
         Ok(Response::new(pb::call_function::Response {
             result: None,
-            error: Some(pb::FunctionError { text: format!("This provider has no function named {:?}.", req.get_ref().name), function_argument: None }),
+            error: Some(pb::FunctionError {
+                text: format!("This provider has no function named {:?}.", req.get_ref().name),
+                function_argument: None,
+            }),
         }))
     }
 
-    async fn validate_state_store_config(&self, req: Request<pb::validate_state_store::Request>) -> Rpc<pb::validate_state_store::Response> {
+    async fn validate_state_store_config(
+        &self,
+        req: Request<pb::validate_state_store::Request>,
+    ) -> Rpc<pb::validate_state_store::Response> {
         let d = unknown_type("state store", &req.get_ref().type_name);
         Ok(Response::new(pb::validate_state_store::Response { diagnostics: convert::diagnostics(&d) }))
     }
 
-    async fn configure_state_store(&self, req: Request<pb::configure_state_store::Request>) -> Rpc<pb::configure_state_store::Response> {
+    async fn configure_state_store(
+        &self,
+        req: Request<pb::configure_state_store::Request>,
+    ) -> Rpc<pb::configure_state_store::Response> {
         let d = unknown_type("state store", &req.get_ref().type_name);
-        Ok(Response::new(pb::configure_state_store::Response { diagnostics: convert::diagnostics(&d), ..Default::default() }))
+        Ok(Response::new(pb::configure_state_store::Response {
+            diagnostics: convert::diagnostics(&d),
+            ..Default::default()
+        }))
     }
 
     type ReadStateBytesStream = tokio_stream::Iter<std::vec::IntoIter<Result<pb::read_state_bytes::Response, Status>>>;
@@ -440,7 +586,10 @@ impl Provider for ProviderService {
         Ok(Response::new(tokio_stream::iter(vec![Ok(chunk)])))
     }
 
-    async fn write_state_bytes(&self, _: Request<Streaming<pb::write_state_bytes::RequestChunk>>) -> Rpc<pb::write_state_bytes::Response> {
+    async fn write_state_bytes(
+        &self,
+        _: Request<Streaming<pb::write_state_bytes::RequestChunk>>,
+    ) -> Rpc<pb::write_state_bytes::Response> {
         let d = crate::framework::diag::error("Unknown state store type", "This provider offers no state stores.");
         Ok(Response::new(pb::write_state_bytes::Response { diagnostics: convert::diagnostics(&d) }))
     }
@@ -475,12 +624,17 @@ impl Provider for ProviderService {
     async fn invoke_action(&self, req: Request<pb::invoke_action::Request>) -> Rpc<Self::InvokeActionStream> {
         let d = unknown_type("action", &req.get_ref().action_type);
         let event = pb::invoke_action::Event {
-            r#type: Some(pb::invoke_action::event::Type::Completed(pb::invoke_action::event::Completed { diagnostics: convert::diagnostics(&d) })),
+            r#type: Some(pb::invoke_action::event::Type::Completed(pb::invoke_action::event::Completed {
+                diagnostics: convert::diagnostics(&d),
+            })),
         };
         Ok(Response::new(tokio_stream::iter(vec![Ok(event)])))
     }
 
-    async fn validate_action_config(&self, req: Request<pb::validate_action_config::Request>) -> Rpc<pb::validate_action_config::Response> {
+    async fn validate_action_config(
+        &self,
+        req: Request<pb::validate_action_config::Request>,
+    ) -> Rpc<pb::validate_action_config::Response> {
         let d = unknown_type("action", &req.get_ref().type_name);
         Ok(Response::new(pb::validate_action_config::Response { diagnostics: convert::diagnostics(&d) }))
     }

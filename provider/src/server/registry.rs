@@ -42,12 +42,6 @@ impl Registry {
                 (d.type_name().to_string(), Entry { imp: d, schema, ty })
             })
             .collect();
-        Registry {
-            def,
-            provider_schema,
-            provider_ty,
-            resources,
-            data_sources,
-        }
+        Registry { def, provider_schema, provider_ty, resources, data_sources }
     }
 }

@@ -41,7 +41,14 @@ impl Resource for Thing {
                 .block(timeouts_block(&["create"])),
         )
     }
-    async fn create(&self, _: &Ctx, planned: &Value, _: &Value, private: &mut Private, _: &mut Diagnostics) -> Option<Value> {
+    async fn create(
+        &self,
+        _: &Ctx,
+        planned: &Value,
+        _: &Value,
+        private: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
         let name = planned.get("name")?.as_str()?.to_string();
         let id = format!("t-{name}");
         self.0.lock().unwrap().insert(id.clone(), name);
@@ -63,7 +70,15 @@ impl Resource for Thing {
         }
         Some(v)
     }
-    async fn update(&self, _: &Ctx, _: &Value, planned: &Value, _: &Value, _: &mut Private, _: &mut Diagnostics) -> Option<Value> {
+    async fn update(
+        &self,
+        _: &Ctx,
+        _: &Value,
+        planned: &Value,
+        _: &Value,
+        _: &mut Private,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
         let mut v = planned.clone();
         if let Value::Object(m) = &mut v {
             m.insert("status".into(), "updated".into());
@@ -82,7 +97,12 @@ impl Resource for Thing {
         }
         Some(obj(&[("id", id.into())]))
     }
-    fn upgrade_state(&self, from: i64, mut state: serde_json::Value, diags: &mut Diagnostics) -> Option<serde_json::Value> {
+    fn upgrade_state(
+        &self,
+        from: i64,
+        mut state: serde_json::Value,
+        diags: &mut Diagnostics,
+    ) -> Option<serde_json::Value> {
         if from != 0 {
             diags.error("bad version", "");
             return None;
@@ -119,10 +139,7 @@ fn ty() -> Type {
 }
 
 fn dv(v: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue {
-        msgpack: cty::msgpack::encode(v, &ty()).unwrap(),
-        json: Vec::new(),
-    })
+    Some(pb::DynamicValue { msgpack: cty::msgpack::encode(v, &ty()).unwrap(), json: Vec::new() })
 }
 
 fn un(d: Option<pb::DynamicValue>) -> Value {
@@ -130,7 +147,14 @@ fn un(d: Option<pb::DynamicValue>) -> Value {
 }
 
 fn full(pairs: &[(&str, Value)]) -> Value {
-    let mut base = obj(&[("id", Value::Null), ("name", Value::Null), ("color", Value::Null), ("status", Value::Null), ("password", Value::Null), ("timeouts", Value::Null)]);
+    let mut base = obj(&[
+        ("id", Value::Null),
+        ("name", Value::Null),
+        ("color", Value::Null),
+        ("status", Value::Null),
+        ("password", Value::Null),
+        ("timeouts", Value::Null),
+    ]);
     if let Value::Object(m) = &mut base {
         for (k, v) in pairs {
             m.insert(k.to_string(), v.clone());
@@ -166,7 +190,13 @@ async fn plan(svc: &ProviderService, prior: &Value, config: &Value) -> pb::plan_
     .into_inner()
 }
 
-async fn apply(svc: &ProviderService, prior: &Value, planned: Option<pb::DynamicValue>, config: &Value, private: Vec<u8>) -> pb::apply_resource_change::Response {
+async fn apply(
+    svc: &ProviderService,
+    prior: &Value,
+    planned: Option<pb::DynamicValue>,
+    config: &Value,
+    private: Vec<u8>,
+) -> pb::apply_resource_change::Response {
     svc.apply_resource_change(Request::new(pb::apply_resource_change::Request {
         type_name: "test_thing".into(),
         prior_state: dv(prior),
@@ -224,7 +254,11 @@ async fn create_plan_apply_read_update_replace_delete() {
     // Drift: the object vanished out of band, read returns null.
     store.lock().unwrap().clear();
     let r = svc
-        .read_resource(Request::new(pb::read_resource::Request { type_name: "test_thing".into(), current_state: dv(&state), ..Default::default() }))
+        .read_resource(Request::new(pb::read_resource::Request {
+            type_name: "test_thing".into(),
+            current_state: dv(&state),
+            ..Default::default()
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -242,21 +276,33 @@ async fn import_then_read_fills_state() {
     let (svc, store) = service();
     store.lock().unwrap().insert("t-x".into(), "x".into());
     let i = svc
-        .import_resource_state(Request::new(pb::import_resource_state::Request { type_name: "test_thing".into(), id: "t-x".into(), ..Default::default() }))
+        .import_resource_state(Request::new(pb::import_resource_state::Request {
+            type_name: "test_thing".into(),
+            id: "t-x".into(),
+            ..Default::default()
+        }))
         .await
         .unwrap()
         .into_inner();
     assert!(i.diagnostics.is_empty());
     let imported = un(i.imported_resources[0].state.clone());
     let r = svc
-        .read_resource(Request::new(pb::read_resource::Request { type_name: "test_thing".into(), current_state: dv(&imported), ..Default::default() }))
+        .read_resource(Request::new(pb::read_resource::Request {
+            type_name: "test_thing".into(),
+            current_state: dv(&imported),
+            ..Default::default()
+        }))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(un(r.new_state).get("name"), Some(&"x".into()));
 
     let bad = svc
-        .import_resource_state(Request::new(pb::import_resource_state::Request { type_name: "test_thing".into(), id: "nope".into(), ..Default::default() }))
+        .import_resource_state(Request::new(pb::import_resource_state::Request {
+            type_name: "test_thing".into(),
+            id: "nope".into(),
+            ..Default::default()
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -303,7 +349,10 @@ async fn validation_reports_attribute_paths_and_skips_unknowns() {
             svc.validate_resource_config(Request::new(pb::validate_resource_config::Request {
                 type_name: "test_thing".into(),
                 config: dv(&config),
-                client_capabilities: Some(pb::ClientCapabilities { write_only_attributes_allowed: true, ..Default::default() }),
+                client_capabilities: Some(pb::ClientCapabilities {
+                    write_only_attributes_allowed: true,
+                    ..Default::default()
+                }),
             }))
             .await
             .unwrap()
