@@ -33,8 +33,7 @@ pub fn decode_lenient(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
 }
 
 fn decode_with(bytes: &[u8], ty: &Type, extra: Extra) -> Result<Value, CodecError> {
-    let json: Json = serde_json::from_slice(bytes)
-        .map_err(|e| Path::ROOT.error(format!("invalid JSON: {e}")))?;
+    let json: Json = serde_json::from_slice(bytes).map_err(|e| Path::ROOT.error(format!("invalid JSON: {e}")))?;
     from_json(&json, ty, &Path::ROOT, extra)
 }
 
@@ -92,9 +91,7 @@ fn from_json(json: &Json, ty: &Type, path: &Path, extra: Extra) -> Result<Value,
                 Json::String(s) => s.clone(),
                 other => return Err(expected("a number", other, path)),
             };
-            Number::parse(&text)
-                .map(Value::Number)
-                .ok_or_else(|| path.error(format!("{text:?} is not a number")))
+            Number::parse(&text).map(Value::Number).ok_or_else(|| path.error(format!("{text:?} is not a number")))
         }
         Type::Bool => match json {
             Json::Bool(b) => Ok(Value::Bool(*b)),
@@ -103,24 +100,16 @@ fn from_json(json: &Json, ty: &Type, path: &Path, extra: Extra) -> Result<Value,
             other => Err(expected("a bool", other, path)),
         },
         Type::List(et) | Type::Set(et) => {
-            let items = json
-                .as_array()
-                .ok_or_else(|| expected("an array", json, path))?;
+            let items = json.as_array().ok_or_else(|| expected("an array", json, path))?;
             let items = items
                 .iter()
                 .enumerate()
                 .map(|(i, item)| from_json(item, et, &path.child(Step::Index(i)), extra))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::Set(_)) {
-                Value::Set(items)
-            } else {
-                Value::List(items)
-            })
+            Ok(if matches!(ty, Type::Set(_)) { Value::Set(items) } else { Value::List(items) })
         }
         Type::Tuple(types) => {
-            let items = json
-                .as_array()
-                .ok_or_else(|| expected("an array", json, path))?;
+            let items = json.as_array().ok_or_else(|| expected("an array", json, path))?;
             if items.len() != types.len() {
                 return Err(path.error(format!(
                     "a tuple of {} elements is required, found {}",
@@ -137,24 +126,15 @@ fn from_json(json: &Json, ty: &Type, path: &Path, extra: Extra) -> Result<Value,
             Ok(Value::Tuple(items))
         }
         Type::Map(et) => {
-            let entries = json
-                .as_object()
-                .ok_or_else(|| expected("an object (map)", json, path))?;
+            let entries = json.as_object().ok_or_else(|| expected("an object (map)", json, path))?;
             let entries = entries
                 .iter()
-                .map(|(k, v)| {
-                    Ok((
-                        k.clone(),
-                        from_json(v, et, &path.child(Step::Key(k)), extra)?,
-                    ))
-                })
+                .map(|(k, v)| Ok((k.clone(), from_json(v, et, &path.child(Step::Key(k)), extra)?)))
                 .collect::<Result<BTreeMap<_, _>, CodecError>>()?;
             Ok(Value::Map(entries))
         }
         Type::Object { attrs, .. } => {
-            let entries = json
-                .as_object()
-                .ok_or_else(|| expected("an object", json, path))?;
+            let entries = json.as_object().ok_or_else(|| expected("an object", json, path))?;
             let mut out = BTreeMap::new();
             for (name, item) in entries {
                 let attr_path = path.child(Step::Attr(name));
@@ -175,24 +155,14 @@ fn from_json(json: &Json, ty: &Type, path: &Path, extra: Extra) -> Result<Value,
 }
 
 fn dynamic_from_json(json: &Json, path: &Path, extra: Extra) -> Result<Value, CodecError> {
-    let fields = json.as_object().ok_or_else(|| {
-        expected(
-            "an object with \"type\" and \"value\" (dynamic)",
-            json,
-            path,
-        )
-    })?;
+    let fields =
+        json.as_object().ok_or_else(|| expected("an object with \"type\" and \"value\" (dynamic)", json, path))?;
     if let Some(other) = fields.keys().find(|k| *k != "type" && *k != "value") {
         return Err(path.error(format!("invalid key {other:?} in a dynamic value")));
     }
-    let type_json = fields
-        .get("type")
-        .ok_or_else(|| path.error("dynamic value has no \"type\""))?;
-    let value_json = fields
-        .get("value")
-        .ok_or_else(|| path.error("dynamic value has no \"value\""))?;
-    let ty = type_json::from_json(type_json)
-        .map_err(|message| path.error(format!("dynamic value type: {message}")))?;
+    let type_json = fields.get("type").ok_or_else(|| path.error("dynamic value has no \"type\""))?;
+    let value_json = fields.get("value").ok_or_else(|| path.error("dynamic value has no \"value\""))?;
+    let ty = type_json::from_json(type_json).map_err(|message| path.error(format!("dynamic value type: {message}")))?;
     let value = from_json(value_json, &ty, path, extra)?;
     Ok(Value::Dynamic(ty, Box::new(value)))
 }
@@ -207,9 +177,9 @@ fn to_json(value: &Value, ty: &Type, path: &Path) -> Result<Json, CodecError> {
         let (concrete, inner) = match value {
             Value::Dynamic(concrete, inner) => (concrete.clone(), inner.as_ref()),
             other => (
-                other.implied_type().ok_or_else(|| {
-                    path.error("a value in a dynamic attribute needs its type (use Value::Dynamic)")
-                })?,
+                other
+                    .implied_type()
+                    .ok_or_else(|| path.error("a value in a dynamic attribute needs its type (use Value::Dynamic)"))?,
                 other,
             ),
         };
@@ -225,16 +195,11 @@ fn to_json(value: &Value, ty: &Type, path: &Path) -> Result<Json, CodecError> {
         (Type::String, Value::String(s)) => Json::String(s.clone()),
         (Type::Bool, Value::Bool(b)) => Json::Bool(*b),
         (Type::Number, Value::Number(n)) => {
-            let number: serde_json::Number = n
-                .to_string()
-                .parse()
-                .map_err(|e| path.error(format!("cannot write number {n}: {e}")))?;
+            let number: serde_json::Number =
+                n.to_string().parse().map_err(|e| path.error(format!("cannot write number {n}: {e}")))?;
             Json::Number(number)
         }
-        (
-            Type::List(et) | Type::Set(et),
-            Value::List(items) | Value::Set(items) | Value::Tuple(items),
-        ) => Json::Array(
+        (Type::List(et) | Type::Set(et), Value::List(items) | Value::Set(items) | Value::Tuple(items)) => Json::Array(
             items
                 .iter()
                 .enumerate()
@@ -273,19 +238,14 @@ fn to_json(value: &Value, ty: &Type, path: &Path) -> Result<Json, CodecError> {
                     .iter()
                     .map(|(name, attr_ty)| {
                         let item = entries.get(name).unwrap_or(&Value::Null);
-                        Ok((
-                            name.clone(),
-                            to_json(item, attr_ty, &path.child(Step::Attr(name)))?,
-                        ))
+                        Ok((name.clone(), to_json(item, attr_ty, &path.child(Step::Attr(name)))?))
                     })
                     .collect::<Result<_, CodecError>>()?,
             )
         }
         (ty, _) => {
-            return Err(path.error(format!(
-                "value does not conform to type {}",
-                String::from_utf8_lossy(&type_json::encode(ty))
-            )))
+            return Err(path
+                .error(format!("value does not conform to type {}", String::from_utf8_lossy(&type_json::encode(ty)))))
         }
     })
 }

@@ -57,10 +57,7 @@ impl Type {
         I: IntoIterator<Item = (K, Type)>,
         K: Into<String>,
     {
-        Type::Object {
-            attrs: attrs.into_iter().map(|(k, t)| (k.into(), t)).collect(),
-            optional: Vec::new(),
-        }
+        Type::Object { attrs: attrs.into_iter().map(|(k, t)| (k.into(), t)).collect(), optional: Vec::new() }
     }
 }
 
@@ -109,9 +106,7 @@ impl Value {
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
-                v.iter().all(Value::is_wholly_known)
-            }
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => v.iter().all(Value::is_wholly_known),
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             Value::Dynamic(_, v) => v.is_wholly_known(),
             _ => true,
@@ -186,17 +181,9 @@ impl Value {
             Value::List(items) => Some(Type::list(uniform(items.iter())?)),
             Value::Set(items) => Some(Type::set(uniform(items.iter())?)),
             Value::Map(entries) => Some(Type::map(uniform(entries.values())?)),
-            Value::Tuple(items) => Some(Type::Tuple(
-                items
-                    .iter()
-                    .map(Value::implied_type)
-                    .collect::<Option<_>>()?,
-            )),
+            Value::Tuple(items) => Some(Type::Tuple(items.iter().map(Value::implied_type).collect::<Option<_>>()?)),
             Value::Object(entries) => Some(Type::Object {
-                attrs: entries
-                    .iter()
-                    .map(|(k, v)| Some((k.clone(), v.implied_type()?)))
-                    .collect::<Option<_>>()?,
+                attrs: entries.iter().map(|(k, v)| Some((k.clone(), v.implied_type()?))).collect::<Option<_>>()?,
                 optional: Vec::new(),
             }),
             Value::Null | Value::Unknown => None,
@@ -212,9 +199,7 @@ impl Value {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.semantic_eq(y))
             }
             (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
-                a.len() == b.len()
-                    && a.iter()
-                        .all(|(k, x)| b.get(k).is_some_and(|y| x.semantic_eq(y)))
+                a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| x.semantic_eq(y)))
             }
             (Value::Dynamic(ta, a), Value::Dynamic(tb, b)) => ta == tb && a.semantic_eq(b),
             _ => self == other,

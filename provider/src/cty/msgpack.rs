@@ -30,10 +30,7 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     let mut reader = Reader { bytes, pos: 0 };
     let value = decode_value(&mut reader, ty, &Path::ROOT, 0)?;
     if reader.pos != bytes.len() {
-        return Err(Path::ROOT.error(format!(
-            "{} unexpected bytes after the value",
-            bytes.len() - reader.pos
-        )));
+        return Err(Path::ROOT.error(format!("{} unexpected bytes after the value", bytes.len() - reader.pos)));
     }
     Ok(value)
 }
@@ -93,8 +90,7 @@ impl<'a> Reader<'a> {
     }
 
     fn len32(&mut self, path: &Path) -> Result<usize, CodecError> {
-        usize::try_from(u32::from_be_bytes(self.be(path)?))
-            .map_err(|_| path.error("length too large"))
+        usize::try_from(u32::from_be_bytes(self.be(path)?)).map_err(|_| path.error("length too large"))
     }
 
     /// Length of an array whose marker was just read, or `None` if it is not an array.
@@ -117,12 +113,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Payload of a str (or, when `allow_bin`, bin) whose marker was just read.
-    fn raw_str(
-        &mut self,
-        marker: Marker,
-        allow_bin: bool,
-        path: &Path,
-    ) -> Result<Option<&'a [u8]>, CodecError> {
+    fn raw_str(&mut self, marker: Marker, allow_bin: bool, path: &Path) -> Result<Option<&'a [u8]>, CodecError> {
         let len = match marker {
             Marker::FixStr(n) => usize::from(n),
             Marker::Str8 => self.len8(path)?,
@@ -138,9 +129,7 @@ impl<'a> Reader<'a> {
 
     fn utf8(&mut self, marker: Marker, path: &Path) -> Result<Option<&'a str>, CodecError> {
         match self.raw_str(marker, true, path)? {
-            Some(raw) => std::str::from_utf8(raw)
-                .map(Some)
-                .map_err(|_| path.error("string is not valid UTF-8")),
+            Some(raw) => std::str::from_utf8(raw).map(Some).map_err(|_| path.error("string is not valid UTF-8")),
             None => Ok(None),
         }
     }
@@ -216,28 +205,17 @@ fn decode_value(r: &mut Reader, ty: &Type, path: &Path, depth: usize) -> Result<
         },
         Type::Number => decode_number(r, marker, path).map(Value::Number),
         Type::List(et) | Type::Set(et) => {
-            let len = r
-                .array_len(marker, path)?
-                .ok_or_else(|| expected("an array", marker, path))?;
+            let len = r.array_len(marker, path)?.ok_or_else(|| expected("an array", marker, path))?;
             let mut items = Vec::with_capacity(len.min(r.remaining()));
             for i in 0..len {
                 items.push(decode_value(r, et, &path.child(Step::Index(i)), depth + 1)?);
             }
-            Ok(if matches!(ty, Type::Set(_)) {
-                Value::Set(items)
-            } else {
-                Value::List(items)
-            })
+            Ok(if matches!(ty, Type::Set(_)) { Value::Set(items) } else { Value::List(items) })
         }
         Type::Tuple(types) => {
-            let len = r
-                .array_len(marker, path)?
-                .ok_or_else(|| expected("an array", marker, path))?;
+            let len = r.array_len(marker, path)?.ok_or_else(|| expected("an array", marker, path))?;
             if len != types.len() {
-                return Err(path.error(format!(
-                    "a tuple of {} elements is required, found {len}",
-                    types.len()
-                )));
+                return Err(path.error(format!("a tuple of {} elements is required, found {len}", types.len())));
             }
             let mut items = Vec::with_capacity(len);
             for (i, et) in types.iter().enumerate() {
@@ -246,9 +224,7 @@ fn decode_value(r: &mut Reader, ty: &Type, path: &Path, depth: usize) -> Result<
             Ok(Value::Tuple(items))
         }
         Type::Map(et) => {
-            let len = r
-                .map_len(marker, path)?
-                .ok_or_else(|| expected("a map", marker, path))?;
+            let len = r.map_len(marker, path)?.ok_or_else(|| expected("a map", marker, path))?;
             let mut entries = std::collections::BTreeMap::new();
             for _ in 0..len {
                 let key = decode_key(r, path)?;
@@ -260,16 +236,12 @@ fn decode_value(r: &mut Reader, ty: &Type, path: &Path, depth: usize) -> Result<
             Ok(Value::Map(entries))
         }
         Type::Object { attrs, .. } => {
-            let len = r
-                .map_len(marker, path)?
-                .ok_or_else(|| expected("a map (object)", marker, path))?;
+            let len = r.map_len(marker, path)?.ok_or_else(|| expected("a map (object)", marker, path))?;
             let mut entries = std::collections::BTreeMap::new();
             for _ in 0..len {
                 let key = decode_key(r, path)?;
                 let attr_path = path.child(Step::Attr(key));
-                let attr_ty = attrs
-                    .get(key)
-                    .ok_or_else(|| attr_path.error("unsupported attribute"))?;
+                let attr_ty = attrs.get(key).ok_or_else(|| attr_path.error("unsupported attribute"))?;
                 let value = decode_value(r, attr_ty, &attr_path, depth + 1)?;
                 if entries.insert(key.to_string(), value).is_some() {
                     return Err(attr_path.error("duplicate attribute"));
@@ -291,26 +263,15 @@ fn decode_key<'a>(r: &mut Reader<'a>, path: &Path) -> Result<&'a str, CodecError
     }
 }
 
-fn decode_dynamic(
-    r: &mut Reader,
-    marker: Marker,
-    path: &Path,
-    depth: usize,
-) -> Result<Value, CodecError> {
-    let len = r
-        .array_len(marker, path)?
-        .ok_or_else(|| expected("a [type, value] array (dynamic)", marker, path))?;
+fn decode_dynamic(r: &mut Reader, marker: Marker, path: &Path, depth: usize) -> Result<Value, CodecError> {
+    let len = r.array_len(marker, path)?.ok_or_else(|| expected("a [type, value] array (dynamic)", marker, path))?;
     if len != 2 {
-        return Err(path.error(format!(
-            "a dynamic value must be a [type, value] array, found {len} elements"
-        )));
+        return Err(path.error(format!("a dynamic value must be a [type, value] array, found {len} elements")));
     }
     let type_marker = r.marker(path)?;
-    let type_bytes = r
-        .raw_str(type_marker, true, path)?
-        .ok_or_else(|| expected("a type expression (bytes)", type_marker, path))?;
-    let ty = type_json::decode(type_bytes)
-        .map_err(|e| path.error(format!("dynamic value: {}", e.message())))?;
+    let type_bytes =
+        r.raw_str(type_marker, true, path)?.ok_or_else(|| expected("a type expression (bytes)", type_marker, path))?;
+    let ty = type_json::decode(type_bytes).map_err(|e| path.error(format!("dynamic value: {}", e.message())))?;
     let value = decode_value(r, &ty, path, depth + 1)?;
     Ok(Value::Dynamic(ty, Box::new(value)))
 }
@@ -353,12 +314,7 @@ fn length(len: usize, path: &Path) -> Result<u32, CodecError> {
     u32::try_from(len).map_err(|_| path.error("too many elements to encode"))
 }
 
-fn encode_value(
-    out: &mut Vec<u8>,
-    value: &Value,
-    ty: &Type,
-    path: &Path,
-) -> Result<(), CodecError> {
+fn encode_value(out: &mut Vec<u8>, value: &Value, ty: &Type, path: &Path) -> Result<(), CodecError> {
     match value {
         Value::Unknown => {
             out.extend_from_slice(&UNKNOWN_BYTES);
@@ -374,9 +330,9 @@ fn encode_value(
         let (concrete, inner) = match value {
             Value::Dynamic(concrete, inner) => (concrete.clone(), inner.as_ref()),
             other => (
-                other.implied_type().ok_or_else(|| {
-                    path.error("a value in a dynamic attribute needs its type (use Value::Dynamic)")
-                })?,
+                other
+                    .implied_type()
+                    .ok_or_else(|| path.error("a value in a dynamic attribute needs its type (use Value::Dynamic)"))?,
                 other,
             ),
         };
@@ -389,19 +345,11 @@ fn encode_value(
         return encode_value(out, inner, ty, path);
     }
     match (ty, value) {
-        (Type::String, Value::String(s)) => {
-            rmp::encode::write_str(out, s).map_err(write_failed(path))?
-        }
-        (Type::Bool, Value::Bool(b)) => {
-            rmp::encode::write_bool(out, *b).map_err(write_failed(path))?
-        }
+        (Type::String, Value::String(s)) => rmp::encode::write_str(out, s).map_err(write_failed(path))?,
+        (Type::Bool, Value::Bool(b)) => rmp::encode::write_bool(out, *b).map_err(write_failed(path))?,
         (Type::Number, Value::Number(n)) => encode_number(out, n, path)?,
-        (
-            Type::List(et) | Type::Set(et),
-            Value::List(items) | Value::Set(items) | Value::Tuple(items),
-        ) => {
-            rmp::encode::write_array_len(out, length(items.len(), path)?)
-                .map_err(write_failed(path))?;
+        (Type::List(et) | Type::Set(et), Value::List(items) | Value::Set(items) | Value::Tuple(items)) => {
+            rmp::encode::write_array_len(out, length(items.len(), path)?).map_err(write_failed(path))?;
             for (i, item) in items.iter().enumerate() {
                 encode_value(out, item, et, &path.child(Step::Index(i)))?;
             }
@@ -414,15 +362,13 @@ fn encode_value(
                     items.len()
                 )));
             }
-            rmp::encode::write_array_len(out, length(items.len(), path)?)
-                .map_err(write_failed(path))?;
+            rmp::encode::write_array_len(out, length(items.len(), path)?).map_err(write_failed(path))?;
             for (i, (item, et)) in items.iter().zip(types).enumerate() {
                 encode_value(out, item, et, &path.child(Step::Index(i)))?;
             }
         }
         (Type::Map(et), Value::Map(entries) | Value::Object(entries)) => {
-            rmp::encode::write_map_len(out, length(entries.len(), path)?)
-                .map_err(write_failed(path))?;
+            rmp::encode::write_map_len(out, length(entries.len(), path)?).map_err(write_failed(path))?;
             for (key, item) in entries {
                 rmp::encode::write_str(out, key).map_err(write_failed(path))?;
                 encode_value(out, item, et, &path.child(Step::Key(key)))?;
@@ -432,17 +378,11 @@ fn encode_value(
             if let Some(extra) = entries.keys().find(|k| !attrs.contains_key(*k)) {
                 return Err(path.child(Step::Attr(extra)).error("unsupported attribute"));
             }
-            rmp::encode::write_map_len(out, length(attrs.len(), path)?)
-                .map_err(write_failed(path))?;
+            rmp::encode::write_map_len(out, length(attrs.len(), path)?).map_err(write_failed(path))?;
             for (name, attr_ty) in attrs {
                 rmp::encode::write_str(out, name).map_err(write_failed(path))?;
                 let attr_path = path.child(Step::Attr(name));
-                encode_value(
-                    out,
-                    entries.get(name).unwrap_or(&Value::Null),
-                    attr_ty,
-                    &attr_path,
-                )?;
+                encode_value(out, entries.get(name).unwrap_or(&Value::Null), attr_ty, &attr_path)?;
             }
         }
         (ty, value) => {

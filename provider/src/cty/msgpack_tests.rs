@@ -7,12 +7,7 @@ fn n(s: &str) -> Number {
 }
 
 fn obj(entries: &[(&str, Value)]) -> Value {
-    Value::Object(
-        entries
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
+    Value::Object(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
 }
 
 fn enc(value: &Value, ty: &Type) -> Vec<u8> {
@@ -40,10 +35,7 @@ fn primitives() {
     assert_eq!(dec(&[0xc4, 0x01, b'x'], &Type::String), Value::string("x"));
     assert_eq!(dec(&[0xc3], &Type::Bool), Value::Bool(true));
     let unicode = "héllo wörld ✓";
-    assert_eq!(
-        dec(&enc(&Value::string(unicode), &Type::String), &Type::String),
-        Value::string(unicode)
-    );
+    assert_eq!(dec(&enc(&Value::string(unicode), &Type::String), &Type::String), Value::string(unicode));
 }
 
 #[test]
@@ -75,46 +67,29 @@ fn decodes_every_integer_width() {
         (&[0xcc, 0xff], 255),
         (&[0xcd, 0x01, 0x2c], 300),
         (&[0xce, 0xff, 0xff, 0xff, 0xff], 4294967295),
-        (
-            &[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
-            u64::MAX as i128,
-        ),
+        (&[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], u64::MAX as i128),
         (&[0xd0, 0x80], -128),
         (&[0xd1, 0x80, 0x00], -32768),
         (&[0xd2, 0x80, 0x00, 0x00, 0x00], i32::MIN as i128),
         (&[0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0], i64::MIN as i128),
     ];
     for (bytes, expected) in cases {
-        assert_eq!(
-            dec(bytes, &Type::Number),
-            Value::Number(n(&expected.to_string())),
-            "{bytes:02x?}"
-        );
+        assert_eq!(dec(bytes, &Type::Number), Value::Number(n(&expected.to_string())), "{bytes:02x?}");
     }
 }
 
 #[test]
 fn decodes_floats_and_decimal_strings() {
-    assert_eq!(
-        dec(&[0xca, 0x3f, 0x00, 0x00, 0x00], &Type::Number),
-        Value::Number(n("0.5"))
-    );
+    assert_eq!(dec(&[0xca, 0x3f, 0x00, 0x00, 0x00], &Type::Number), Value::Number(n("0.5")));
     let mut f64_bytes = vec![0xcb];
     f64_bytes.extend_from_slice(&(-2.25f64).to_be_bytes());
     assert_eq!(dec(&f64_bytes, &Type::Number), Value::Number(n("-2.25")));
     // A float64 0.1 is the exact binary value, as in cty.
     let mut tenth = vec![0xcb];
     tenth.extend_from_slice(&0.1f64.to_be_bytes());
-    assert_eq!(
-        dec(&tenth, &Type::Number),
-        Value::Number(Number::from_f64(0.1).unwrap())
-    );
+    assert_eq!(dec(&tenth, &Type::Number), Value::Number(Number::from_f64(0.1).unwrap()));
     for text in ["0.1", "12345678901234567890123", "1e400", "-3.5e-7"] {
-        assert_eq!(
-            dec(&msgpack_str(text), &Type::Number),
-            Value::Number(n(text)),
-            "{text}"
-        );
+        assert_eq!(dec(&msgpack_str(text), &Type::Number), Value::Number(n(text)), "{text}");
     }
     let mut nan = vec![0xcb];
     nan.extend_from_slice(&f64::NAN.to_be_bytes());
@@ -131,19 +106,13 @@ fn encodes_numbers_compactly_without_losing_precision() {
     assert_eq!(num("-1"), [0xff]);
     assert_eq!(num("-200"), [0xd1, 0xff, 0x38]);
     assert_eq!(num("300"), [0xcd, 0x01, 0x2c]);
-    assert_eq!(
-        num("18446744073709551615"),
-        [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
-    );
+    assert_eq!(num("18446744073709551615"), [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
     let mut half = vec![0xcb];
     half.extend_from_slice(&0.5f64.to_be_bytes());
     assert_eq!(num("0.5"), half);
     // 0.1 and other decimals that no float holds exactly travel as strings.
     assert_eq!(num("0.1"), msgpack_str("0.1"));
-    assert_eq!(
-        num("12345678901234567890123"),
-        msgpack_str("12345678901234567890123")
-    );
+    assert_eq!(num("12345678901234567890123"), msgpack_str("12345678901234567890123"));
     let big = num("1e400");
     assert_eq!(big[0], 0xda, "str16");
     assert_eq!(dec(&big, &Type::Number), Value::Number(n("1e400")));
@@ -168,10 +137,7 @@ fn encodes_numbers_compactly_without_losing_precision() {
 fn unknowns_encode_as_go_cty_does() {
     assert_eq!(enc(&Value::Unknown, &Type::String), [0xd4, 0x00, 0x00]);
     assert_eq!(enc(&Value::Unknown, &Type::Dynamic), [0xd4, 0x00, 0x00]);
-    assert_eq!(
-        enc(&Value::Unknown, &Type::list(Type::String)),
-        [0xd4, 0x00, 0x00]
-    );
+    assert_eq!(enc(&Value::Unknown, &Type::list(Type::String)), [0xd4, 0x00, 0x00]);
 }
 
 #[test]
@@ -183,20 +149,11 @@ fn unknowns_decode_from_any_extension_including_refinements() {
         // refined: definitely not null ({1: false})
         (&[0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc2], Type::String),
         // refined: not null and string prefix "ab"
-        (
-            &[0xc7, 0x07, 0x0c, 0x82, 0x01, 0xc2, 0x02, 0xa2, b'a', b'b'],
-            Type::String,
-        ),
+        (&[0xc7, 0x07, 0x0c, 0x82, 0x01, 0xc2, 0x02, 0xa2, b'a', b'b'], Type::String),
         // refined: number lower bound [0, inclusive]
-        (
-            &[0xc7, 0x05, 0x0c, 0x81, 0x03, 0x92, 0x00, 0xc3],
-            Type::Number,
-        ),
+        (&[0xc7, 0x05, 0x0c, 0x81, 0x03, 0x92, 0x00, 0xc3], Type::Number),
         // refined: collection length between 1 and 3
-        (
-            &[0xc7, 0x05, 0x0c, 0x82, 0x05, 0x01, 0x06, 0x03],
-            Type::list(Type::String),
-        ),
+        (&[0xc7, 0x05, 0x0c, 0x82, 0x05, 0x01, 0x06, 0x03], Type::list(Type::String)),
         // some future extension code with a payload
         (&[0xd5, 0x2a, 0xde, 0xad], Type::Bool),
         // fixext4: not null, string prefix "a"
@@ -214,10 +171,7 @@ fn unknowns_decode_from_any_extension_including_refinements() {
     bytes.extend([0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc2]);
     bytes.extend(msgpack_str("name"));
     bytes.extend(msgpack_str("x"));
-    assert_eq!(
-        dec(&bytes, &ty),
-        obj(&[("id", Value::Unknown), ("name", Value::string("x"))])
-    );
+    assert_eq!(dec(&bytes, &ty), obj(&[("id", Value::Unknown), ("name", Value::string("x"))]));
     // A truncated refinement payload is an error, not a panic.
     assert!(decode(&[0xc7, 0x07, 0x0c, 0x82, 0x01], &Type::String).is_err());
 }
@@ -233,25 +187,16 @@ fn collections() {
     let set = Value::Set(vec![Value::from(1), Value::from(2)]);
     let set_ty = Type::set(Type::Number);
     assert_eq!(enc(&set, &set_ty), [0x92, 0x01, 0x02]);
-    assert_eq!(
-        dec(&[0x92, 0x02, 0x01], &set_ty),
-        Value::Set(vec![Value::from(2), Value::from(1)])
-    );
+    assert_eq!(dec(&[0x92, 0x02, 0x01], &set_ty), Value::Set(vec![Value::from(2), Value::from(1)]));
     assert!(dec(&[0x92, 0x02, 0x01], &set_ty).semantic_eq(&set));
 
     let map_ty = Type::map(Type::Number);
-    let map = Value::Map(BTreeMap::from([
-        ("b".to_string(), Value::from(2)),
-        ("a".to_string(), Value::from(1)),
-    ]));
+    let map = Value::Map(BTreeMap::from([("b".to_string(), Value::from(2)), ("a".to_string(), Value::from(1))]));
     let bytes = enc(&map, &map_ty);
     assert_eq!(bytes, [0x82, 0xa1, b'a', 0x01, 0xa1, b'b', 0x02]);
     assert_eq!(dec(&bytes, &map_ty), map);
     assert_eq!(dec(&[0x80], &map_ty), Value::Map(BTreeMap::new()));
-    assert!(
-        decode(&[0x82, 0xa1, b'a', 0x01, 0xa1, b'a', 0x02], &map_ty).is_err(),
-        "duplicate key"
-    );
+    assert!(decode(&[0x82, 0xa1, b'a', 0x01, 0xa1, b'a', 0x02], &map_ty).is_err(), "duplicate key");
 
     let tuple_ty = Type::Tuple(vec![Type::String, Type::Number]);
     let tuple = Value::Tuple(vec![Value::string("x"), Value::from(7)]);
@@ -270,10 +215,7 @@ fn nested_blocks() {
         (
             "rule",
             Value::List(vec![
-                obj(&[
-                    ("port", Value::from(443)),
-                    ("cidrs", Value::Set(vec![Value::string("10.0.0.0/8")])),
-                ]),
+                obj(&[("port", Value::from(443)), ("cidrs", Value::Set(vec![Value::string("10.0.0.0/8")]))]),
                 obj(&[("port", Value::Unknown), ("cidrs", Value::Null)]),
             ]),
         ),
@@ -288,45 +230,27 @@ fn objects_always_carry_every_attribute() {
     let bytes = enc(&obj(&[("b", Value::from(1))]), &ty);
     assert_eq!(bytes, [0x82, 0xa1, b'a', 0xc0, 0xa1, b'b', 0x01]);
     // Decoding makes absent attributes null.
-    assert_eq!(
-        dec(&[0x81, 0xa1, b'b', 0x01], &ty),
-        obj(&[("a", Value::Null), ("b", Value::from(1))])
-    );
-    assert_eq!(
-        dec(&[0x80], &ty),
-        obj(&[("a", Value::Null), ("b", Value::Null)])
-    );
+    assert_eq!(dec(&[0x81, 0xa1, b'b', 0x01], &ty), obj(&[("a", Value::Null), ("b", Value::from(1))]));
+    assert_eq!(dec(&[0x80], &ty), obj(&[("a", Value::Null), ("b", Value::Null)]));
     // Attributes the type does not have are errors both ways.
     let err = decode(&[0x81, 0xa1, b'c', 0x01], &ty).unwrap_err();
     assert_eq!(err.path(), ".c");
     let err = encode(&obj(&[("c", Value::from(1))]), &ty).unwrap_err();
     assert_eq!(err.path(), ".c");
-    assert!(
-        decode(&[0x82, 0xa1, b'a', 0xc0, 0xa1, b'a', 0xc0], &ty).is_err(),
-        "duplicate attribute"
-    );
+    assert!(decode(&[0x82, 0xa1, b'a', 0xc0, 0xa1, b'a', 0xc0], &ty).is_err(), "duplicate attribute");
     // Map-shaped values are accepted for object types on encode.
     let as_map = Value::Map(BTreeMap::from([("a".to_string(), Value::string("x"))]));
-    assert_eq!(
-        enc(&as_map, &ty),
-        [0x82, 0xa1, b'a', 0xa1, b'x', 0xa1, b'b', 0xc0]
-    );
+    assert_eq!(enc(&as_map, &ty), [0x82, 0xa1, b'a', 0xa1, b'x', 0xa1, b'b', 0xc0]);
 }
 
 #[test]
 fn dynamic_values() {
-    let bytes = enc(
-        &Value::Dynamic(Type::String, Box::new(Value::string("x"))),
-        &Type::Dynamic,
-    );
+    let bytes = enc(&Value::Dynamic(Type::String, Box::new(Value::string("x"))), &Type::Dynamic);
     let mut expected = vec![0x92, 0xc4, 0x08];
     expected.extend_from_slice(b"\"string\"");
     expected.extend([0xa1, b'x']);
     assert_eq!(bytes, expected);
-    assert_eq!(
-        dec(&bytes, &Type::Dynamic),
-        Value::Dynamic(Type::String, Box::new(Value::string("x")))
-    );
+    assert_eq!(dec(&bytes, &Type::Dynamic), Value::Dynamic(Type::String, Box::new(Value::string("x"))));
 
     // The type may also arrive as a msgpack str.
     let list_ty = Type::list(Type::Number);
@@ -334,18 +258,8 @@ fn dynamic_values() {
     bytes.extend(msgpack_str(r#"["list","number"]"#));
     bytes.extend([0x92, 0x01, 0x02]);
     let decoded = dec(&bytes, &Type::Dynamic);
-    assert_eq!(
-        decoded,
-        Value::Dynamic(
-            list_ty.clone(),
-            Box::new(Value::List(vec![Value::from(1), Value::from(2)]))
-        )
-    );
-    assert_eq!(
-        decoded.as_seq().map(<[Value]>::len),
-        None,
-        "dynamic wrapper is explicit"
-    );
+    assert_eq!(decoded, Value::Dynamic(list_ty.clone(), Box::new(Value::List(vec![Value::from(1), Value::from(2)]))));
+    assert_eq!(decoded.as_seq().map(<[Value]>::len), None, "dynamic wrapper is explicit");
 
     // Null and unknown in a dynamic slot are plain.
     assert_eq!(dec(&[0xc0], &Type::Dynamic), Value::Null);
@@ -362,14 +276,8 @@ fn dynamic_values() {
     let ty = Type::object([("v", Type::Dynamic)]);
     let value = obj(&[("v", Value::from(5))]);
     let decoded = dec(&enc(&value, &ty), &ty);
-    assert_eq!(
-        decoded,
-        obj(&[("v", Value::Dynamic(Type::Number, Box::new(Value::from(5))))])
-    );
-    assert!(
-        encode(&Value::List(vec![]), &Type::Dynamic).is_err(),
-        "empty list has no evident type"
-    );
+    assert_eq!(decoded, obj(&[("v", Value::Dynamic(Type::Number, Box::new(Value::from(5))))]));
+    assert!(encode(&Value::List(vec![]), &Type::Dynamic).is_err(), "empty list has no evident type");
 
     // Malformed dynamic wrappers.
     assert!(decode(&[0x91, 0xc4, 0x00], &Type::Dynamic).is_err());
@@ -387,18 +295,9 @@ fn errors_carry_the_path() {
     bytes.extend(msgpack_str("not a number"));
     let err = decode(&bytes, &ty).unwrap_err();
     assert_eq!(err.path(), r#".attr[2]["key"]"#);
-    assert_eq!(
-        err.to_string(),
-        r#".attr[2]["key"]: string is not a decimal number"#
-    );
+    assert_eq!(err.to_string(), r#".attr[2]["key"]: string is not a decimal number"#);
 
-    let value = obj(&[(
-        "attr",
-        Value::List(vec![Value::Map(BTreeMap::from([(
-            "k".to_string(),
-            Value::Bool(true),
-        )]))]),
-    )]);
+    let value = obj(&[("attr", Value::List(vec![Value::Map(BTreeMap::from([("k".to_string(), Value::Bool(true))]))]))]);
     let err = encode(&value, &ty).unwrap_err();
     assert_eq!(err.path(), r#".attr[0]["k"]"#);
     assert!(err.message().contains("does not conform"), "{err}");
@@ -415,20 +314,8 @@ fn garbage_never_panics() {
         ("c", Type::Tuple(vec![Type::String, Type::Bool])),
     ]);
     let value = obj(&[
-        (
-            "a",
-            Value::List(vec![Value::Map(BTreeMap::from([(
-                "k".to_string(),
-                Value::Number(n("0.1")),
-            )]))]),
-        ),
-        (
-            "b",
-            Value::Dynamic(
-                Type::set(Type::String),
-                Box::new(Value::Set(vec![Value::string("s")])),
-            ),
-        ),
+        ("a", Value::List(vec![Value::Map(BTreeMap::from([("k".to_string(), Value::Number(n("0.1")))]))])),
+        ("b", Value::Dynamic(Type::set(Type::String), Box::new(Value::Set(vec![Value::string("s")])))),
         ("c", Value::Tuple(vec![Value::Unknown, Value::Bool(false)])),
     ]);
     let bytes = enc(&value, &ty);
@@ -481,10 +368,7 @@ fn nesting_depth_is_bounded() {
         depth += 1;
     }
     assert_eq!(depth, 20);
-    assert_eq!(
-        value,
-        Value::Dynamic(Type::String, Box::new(Value::string("x")))
-    );
+    assert_eq!(value, Value::Dynamic(Type::String, Box::new(Value::string("x"))));
 }
 
 #[test]

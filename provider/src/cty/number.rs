@@ -36,11 +36,7 @@ pub struct Number {
 impl Number {
     /// Zero.
     pub fn zero() -> Number {
-        Number {
-            negative: false,
-            digits: Vec::new(),
-            exponent: 0,
-        }
+        Number { negative: false, digits: Vec::new(), exponent: 0 }
     }
 
     fn normalized(negative: bool, mut digits: Vec<u8>, mut exponent: i64) -> Number {
@@ -53,11 +49,7 @@ impl Number {
         if digits.is_empty() {
             return Number::zero();
         }
-        Number {
-            negative,
-            digits,
-            exponent,
-        }
+        Number { negative, digits, exponent }
     }
 
     fn from_unsigned(negative: bool, magnitude: u128) -> Number {
@@ -118,9 +110,7 @@ impl Number {
             };
             let start = pos;
             while let Some(b @ b'0'..=b'9') = bytes.get(pos) {
-                exponent = exponent
-                    .saturating_mul(10)
-                    .saturating_add(i64::from(b - b'0'));
+                exponent = exponent.saturating_mul(10).saturating_add(i64::from(b - b'0'));
                 pos += 1;
             }
             if pos == start || exponent > MAX_EXPONENT {
@@ -200,9 +190,7 @@ impl Number {
     pub fn as_i64(&self) -> Option<i64> {
         let magnitude = self.integer_magnitude()?;
         if self.negative {
-            0i128
-                .checked_sub(i128::try_from(magnitude).ok()?)
-                .and_then(|v| i64::try_from(v).ok())
+            0i128.checked_sub(i128::try_from(magnitude).ok()?).and_then(|v| i64::try_from(v).ok())
         } else {
             i64::try_from(magnitude).ok()
         }
@@ -375,8 +363,7 @@ impl FromStr for Number {
 impl serde::Serialize for Number {
     /// A JSON number with every digit kept (serde_json's `arbitrary_precision`).
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let json =
-            serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
+        let json = serde_json::Number::from_str(&self.to_string()).map_err(serde::ser::Error::custom)?;
         json.serialize(serializer)
     }
 }
@@ -412,8 +399,8 @@ mod tests {
     #[test]
     fn parse_rejects_non_numbers() {
         for bad in [
-            "", "-", "+", ".", "e5", "1e", "1e+", "1.2.3", "NaN", "inf", "Infinity", "0x10",
-            "1_000", " 1", "1 ", "--1", "1e5.5", "1ee5",
+            "", "-", "+", ".", "e5", "1e", "1e+", "1.2.3", "NaN", "inf", "Infinity", "0x10", "1_000", " 1", "1 ",
+            "--1", "1e5.5", "1ee5",
         ] {
             assert_eq!(Number::parse(bad), None, "{bad:?}");
         }
@@ -449,14 +436,7 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in [
-            "1e400",
-            "1.5e5000",
-            "-2e-5000",
-            "0.000123",
-            "98765.4321",
-            "1e-1001",
-        ] {
+        for s in ["1e400", "1.5e5000", "-2e-5000", "0.000123", "98765.4321", "1e-1001"] {
             assert_eq!(n(&n(s).to_string()), n(s), "{s}");
         }
     }
@@ -482,18 +462,13 @@ mod tests {
     #[test]
     fn floats() {
         let exact = Number::from_f64(0.1).unwrap();
-        assert_eq!(
-            exact.to_string(),
-            "0.1000000000000000055511151231257827021181583404541015625"
-        );
+        assert_eq!(exact.to_string(), "0.1000000000000000055511151231257827021181583404541015625");
         assert_eq!(Number::from_f64_shortest(0.1), Some(n("0.1")));
         assert_eq!(Number::from_f64(0.5), Some(n("0.5")));
         assert_eq!(Number::from_f64(-0.0), Some(Number::zero()));
         assert_eq!(Number::from_f64(1e300).unwrap().as_f64(), Some(1e300));
         assert_eq!(
-            Number::from_f64(f64::MIN_POSITIVE * f64::EPSILON)
-                .unwrap()
-                .as_f64(),
+            Number::from_f64(f64::MIN_POSITIVE * f64::EPSILON).unwrap().as_f64(),
             Some(f64::MIN_POSITIVE * f64::EPSILON)
         );
         assert_eq!(Number::from_f64(f64::NAN), None);
@@ -509,34 +484,21 @@ mod tests {
 
     #[test]
     fn ordering_is_numeric() {
-        let mut values: Vec<Number> = ["3", "-1", "0.5", "-10", "1e400", "0", "-0.25", "2.5e-3"]
-            .iter()
-            .map(|s| n(s))
-            .collect();
+        let mut values: Vec<Number> =
+            ["3", "-1", "0.5", "-10", "1e400", "0", "-0.25", "2.5e-3"].iter().map(|s| n(s)).collect();
         values.sort();
         let shown: Vec<String> = values.iter().map(Number::to_string).collect();
-        assert_eq!(
-            shown[..7],
-            ["-10", "-1", "-0.25", "0", "0.0025", "0.5", "3"]
-        );
+        assert_eq!(shown[..7], ["-10", "-1", "-0.25", "0", "0.0025", "0.5", "3"]);
         assert!(n("12") < n("12.5"));
         assert!(n("-12") > n("-12.5"));
     }
 
     #[test]
     fn serializes_as_precise_json_number() {
-        let json =
-            serde_json::to_string(&vec![n("12345678901234567890123"), n("0.1"), n("-1e400")])
-                .unwrap();
-        assert!(
-            json.starts_with("[12345678901234567890123,0.1,-1000"),
-            "{json}"
-        );
+        let json = serde_json::to_string(&vec![n("12345678901234567890123"), n("0.1"), n("-1e400")]).unwrap();
+        assert!(json.starts_with("[12345678901234567890123,0.1,-1000"), "{json}");
         let back: Vec<Number> = serde_json::from_str(&json).unwrap();
-        assert_eq!(
-            back,
-            vec![n("12345678901234567890123"), n("0.1"), n("-1e400")]
-        );
+        assert_eq!(back, vec![n("12345678901234567890123"), n("0.1"), n("-1e400")]);
         let huge = serde_json::to_string(&n("1.5e5000")).unwrap();
         assert_eq!(huge, "1.5e+5000");
     }

@@ -24,16 +24,10 @@ pub(crate) struct Path<'a> {
 }
 
 impl<'a> Path<'a> {
-    pub(crate) const ROOT: Path<'static> = Path {
-        parent: None,
-        step: None,
-    };
+    pub(crate) const ROOT: Path<'static> = Path { parent: None, step: None };
 
     pub(crate) fn child(&'a self, step: Step<'a>) -> Path<'a> {
-        Path {
-            parent: Some(self),
-            step: Some(step),
-        }
+        Path { parent: Some(self), step: Some(step) }
     }
 
     pub(crate) fn render(&self) -> String {
@@ -69,10 +63,7 @@ impl<'a> Path<'a> {
 
     /// An error about the value at this path.
     pub(crate) fn error(&self, message: impl Into<String>) -> CodecError {
-        CodecError::Invalid {
-            path: self.render(),
-            message: message.into(),
-        }
+        CodecError::Invalid { path: self.render(), message: message.into() }
     }
 }
 

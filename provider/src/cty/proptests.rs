@@ -2,9 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::testing::{
-    arb_concrete_type, arb_number, arb_type, arb_typed_known_value, arb_typed_value,
-};
+use super::testing::{arb_concrete_type, arb_number, arb_type, arb_typed_known_value, arb_typed_value};
 use super::{json, msgpack, type_json, Number, Value};
 
 proptest! {

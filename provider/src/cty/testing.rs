@@ -15,12 +15,7 @@ fn attr_name() -> impl Strategy<Value = String> {
 
 /// Any type, nested up to three levels, with optional object attributes now and then.
 pub fn arb_type() -> impl Strategy<Value = Type> {
-    let leaf = prop_oneof![
-        Just(Type::String),
-        Just(Type::Number),
-        Just(Type::Bool),
-        Just(Type::Dynamic)
-    ];
+    let leaf = prop_oneof![Just(Type::String), Just(Type::Number), Just(Type::Bool), Just(Type::Dynamic)];
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             inner.clone().prop_map(Type::list),
@@ -29,10 +24,7 @@ pub fn arb_type() -> impl Strategy<Value = Type> {
             btree_map(attr_name(), inner.clone(), 0..4).prop_flat_map(|attrs| {
                 let names: Vec<String> = attrs.keys().cloned().collect();
                 let len = names.len();
-                subsequence(names, 0..=len).prop_map(move |optional| Type::Object {
-                    attrs: attrs.clone(),
-                    optional,
-                })
+                subsequence(names, 0..=len).prop_map(move |optional| Type::Object { attrs: attrs.clone(), optional })
             }),
             vec(inner, 0..4).prop_map(Type::Tuple),
         ]
@@ -52,9 +44,8 @@ pub fn arb_number() -> impl Strategy<Value = Number> {
         (-1000i64..1000).prop_map(Number::from),
         any::<f64>().prop_filter_map("finite", Number::from_f64),
         any::<f64>().prop_filter_map("finite", Number::from_f64_shortest),
-        ("-?[0-9]{1,40}", -450i64..450).prop_filter_map("decimal", |(digits, exp)| Number::parse(
-            &format!("{digits}e{exp}")
-        )),
+        ("-?[0-9]{1,40}", -450i64..450)
+            .prop_filter_map("decimal", |(digits, exp)| Number::parse(&format!("{digits}e{exp}"))),
     ]
 }
 
@@ -94,18 +85,9 @@ fn known_value_of(ty: &Type, unknowns: bool, budget: u32) -> BoxedStrategy<Value
         Type::Number => arb_number().prop_map(Value::Number).boxed(),
         Type::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
         Type::List(et) => vec(element(et), 0..4).prop_map(Value::List).boxed(),
-        Type::Set(et) => vec(element(et), 0..4)
-            .prop_map(|items| Value::Set(distinct(items)))
-            .boxed(),
-        Type::Map(et) => btree_map(any::<String>(), element(et), 0..4)
-            .prop_map(Value::Map)
-            .boxed(),
-        Type::Tuple(types) => types
-            .iter()
-            .map(element)
-            .collect::<Vec<_>>()
-            .prop_map(Value::Tuple)
-            .boxed(),
+        Type::Set(et) => vec(element(et), 0..4).prop_map(|items| Value::Set(distinct(items))).boxed(),
+        Type::Map(et) => btree_map(any::<String>(), element(et), 0..4).prop_map(Value::Map).boxed(),
+        Type::Tuple(types) => types.iter().map(element).collect::<Vec<_>>().prop_map(Value::Tuple).boxed(),
         Type::Object { attrs, .. } => {
             let names: Vec<String> = attrs.keys().cloned().collect();
             attrs
