@@ -1,7 +1,7 @@
 //! The HTTP face of the Kubernetes API: path routing, content negotiation, authentication and the
 //! mapping of store results to responses (API concepts, "Resource URIs" and "API verbs").
 
-use crate::kube::discovery;
+use crate::kube::{discovery, openapi};
 use crate::kube::resources::{ResourceInfo, ResourceRef};
 use crate::kube::selector::{FieldSelector, LabelSelector};
 use crate::kube::status::ApiError;
@@ -198,6 +198,17 @@ impl KubeApi {
                 let l = discovery::api_group(&self.store.resources(), g).ok_or_else(ApiError::no_such_resource)?;
                 return Ok(self.respond(req, 200, &l));
             }
+            ["openapi", "v3"] => {
+                return Ok(json_response(200, &openapi::root(&self.store.resources())));
+            }
+            ["openapi", "v3", "api", v] => {
+                let d = openapi::group_version(&self.store.resources(), "", v).ok_or_else(ApiError::no_such_resource)?;
+                return Ok(json_response(200, &d));
+            }
+            ["openapi", "v3", "apis", g, v] => {
+                let d = openapi::group_version(&self.store.resources(), g, v).ok_or_else(ApiError::no_such_resource)?;
+                return Ok(json_response(200, &d));
+            }
             ["apis", g, v] if req.method == Method::GET => {
                 let l = discovery::api_resource_list(&self.store.resources(), g, v).ok_or_else(ApiError::no_such_resource)?;
                 return Ok(self.respond(req, 200, &l));
@@ -272,6 +283,15 @@ impl KubeApi {
             dry_run: req.dry_run()?,
             force: false,
             subresource: t.subresource.clone(),
+            field_validation: match req.q("fieldValidation") {
+                None | Some("") => "Warn".to_string(),
+                Some(v @ ("Strict" | "Warn" | "Ignore")) => v.to_string(),
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "fieldValidation: Invalid value: \"{other}\": fieldValidation must be one of Ignore, Warn, Strict"
+                    )))
+                }
+            },
         };
         match (&req.method, t.name.as_deref()) {
             (&Method::GET, None) => {

@@ -164,7 +164,7 @@ pub fn track_update(entries: &mut Vec<Entry>, old: &Value, new: &Value, schema: 
             entries.push(me);
         }
     }
-    entries.retain(|e| e.operation == APPLY || !e.set.is_empty());
+    entries.retain(|e| !e.set.is_empty());
 }
 
 /// Whether a path or any path below it is in `set`.
@@ -214,7 +214,7 @@ pub fn apply(entries: &mut Vec<Entry>, live: &Value, config: &Value, schema: &No
         }
         e.set = e.set.difference(&c.removed).cloned().collect();
     }
-    entries.retain(|e| e.id() == my_id || e.operation == APPLY || !e.set.is_empty());
+    entries.retain(|e| e.id() == my_id || !e.set.is_empty());
     match entries.iter_mut().find(|e| e.id() == my_id) {
         Some(e) => {
             if e.set != config_set || !c.is_same() {

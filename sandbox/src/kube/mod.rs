@@ -6,6 +6,7 @@ pub mod defaults;
 pub mod discovery;
 pub mod fieldpath;
 pub mod managed;
+pub mod openapi;
 pub mod patch;
 pub mod resources;
 pub mod schema;
@@ -13,6 +14,7 @@ pub mod seed;
 pub mod selector;
 pub mod status;
 pub mod store;
+pub mod strict;
 pub mod table;
 pub mod validate;
 

@@ -185,19 +185,14 @@ impl ApiError {
         e
     }
 
-    /// 415 for a body type the endpoint does not accept.
-    pub fn unsupported_media_type(content_type: &str, accepted: &[&str]) -> Self {
+    /// 415 for a body type the endpoint does not accept (the message names what is accepted).
+    pub fn unsupported_media_type(_content_type: &str, accepted: &[&str]) -> Self {
         Self::new(
             415,
             "UnsupportedMediaType",
             format!(
-                "the body of the request was in an unknown format - accepted media types include: {}{}",
-                accepted.join(", "),
-                if content_type.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (got {content_type})")
-                }
+                "the body of the request was in an unknown format - accepted media types include: {}",
+                accepted.join(", ")
             ),
         )
     }

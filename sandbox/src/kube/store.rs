@@ -13,7 +13,7 @@ use crate::kube::resources::{self, ResourceInfo, ResourceRef};
 use crate::kube::schema::{self, Node};
 use crate::kube::selector::{node_matches_pod_spec, FieldSelector, LabelSelector};
 use crate::kube::status::{field_required, ApiError};
-use crate::kube::validate;
+use crate::kube::{strict, validate};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -29,6 +29,8 @@ pub struct WriteOptions {
     pub force: bool,
     /// `Some("status")` for the `/status` subresource.
     pub subresource: Option<String>,
+    /// `fieldValidation`: `Strict` rejects unknown fields (see [`crate::kube::strict`]); anything else accepts them.
+    pub field_validation: String,
 }
 
 impl WriteOptions {
@@ -425,6 +427,7 @@ impl Inner {
             defaults::apply(&info.kind, &mut obj);
         }
         validate::validate(info, &obj, None)?;
+        strict::check(info, &obj, &opts.field_validation)?;
         let client_managed = meta(&obj).get("managedFields").cloned();
         let mut entries = Vec::new();
         if client_managed.is_none() {
@@ -518,6 +521,7 @@ impl Inner {
             defaults::apply(&info.kind, &mut candidate);
         }
         validate::validate(info, &candidate, Some(&old))?;
+        strict::check(info, &candidate, &opts.field_validation)?;
         if info.has_generation && spec_changed(info, &old, &candidate) {
             let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
             meta_mut(&mut candidate).insert("generation".into(), json!(g));
