@@ -204,7 +204,6 @@ where
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

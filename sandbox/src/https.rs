@@ -12,7 +12,12 @@ use tokio_rustls::TlsAcceptor;
 
 /// Accepts TLS connections on `listener` and serves `router` (HTTP/1.1 and HTTP/2) until `shutdown`
 /// turns true; open connections then get a few seconds to finish.
-pub async fn serve(listener: TcpListener, tls: Arc<rustls::ServerConfig>, router: Router, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let acceptor = TlsAcceptor::from(tls);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {

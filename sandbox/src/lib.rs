@@ -6,6 +6,10 @@
 //! [`SandboxOptions::listener`]; their routers get the shared [`Shared`] state, including the
 //! in-process Kubernetes [`Store`].
 
+// `ApiError` mirrors the full `Status` body; returning it by value keeps call sites plain, and no
+// path here is hot enough for its size to matter.
+#![allow(clippy::result_large_err)]
+
 pub mod faults;
 pub mod files;
 pub mod https;
@@ -57,7 +61,13 @@ impl SandboxOptions {
     }
 
     /// Adds a listener serving `router(&shared)`.
-    pub fn listener(mut self, name: &str, port: u16, tls: bool, router: impl FnOnce(&Shared) -> Router + Send + 'static) -> Self {
+    pub fn listener(
+        mut self,
+        name: &str,
+        port: u16,
+        tls: bool,
+        router: impl FnOnce(&Shared) -> Router + Send + 'static,
+    ) -> Self {
         self.extra_listeners.push(ListenerSpec { name: name.to_string(), port, tls, router: Box::new(router) });
         self
     }

@@ -29,10 +29,8 @@ fn options(args: &[String]) -> Result<SandboxOptions> {
         ("--fault-conflict-rate", "HYBRID_SANDBOX_FAULT_CONFLICT_RATE"),
         ("--fault-retry-after", "HYBRID_SANDBOX_FAULT_RETRY_AFTER"),
     ];
-    let mut pairs: Vec<(String, String)> = env_flags
-        .iter()
-        .filter_map(|(flag, env)| std::env::var(env).ok().map(|v| (flag.to_string(), v)))
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        env_flags.iter().filter_map(|(flag, env)| std::env::var(env).ok().map(|v| (flag.to_string(), v))).collect();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "-h" || a == "--help" {
@@ -76,7 +74,8 @@ fn run() -> Result<()> {
     let dir = opts.dir.clone().context("--dir is required")?;
     let running = hybrid_sandbox::start(opts)?;
     let pid_file = dir.join("sandbox.pid");
-    std::fs::write(&pid_file, format!("{}\n", std::process::id())).with_context(|| format!("writing {}", pid_file.display()))?;
+    std::fs::write(&pid_file, format!("{}\n", std::process::id()))
+        .with_context(|| format!("writing {}", pid_file.display()))?;
     if let Some(kc) = &running.kubeconfig_path {
         println!("kubeconfig: {}", kc.display());
     }

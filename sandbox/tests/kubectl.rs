@@ -34,11 +34,20 @@ fn get_daemonset_yaml() {
     assert_eq!(ds["kind"], json!("DaemonSet"));
     assert_eq!(ds["apiVersion"], json!("apps/v1"));
     assert_eq!(
-        ds["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"][0]["key"],
+        ds["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+            ["nodeSelectorTerms"][0]["matchExpressions"][0]["key"],
         json!("kubernetes.io/os")
     );
     assert_eq!(ds["metadata"]["generation"], json!(1));
-    let jp = sb.kubectl(&["-n", "kube-system", "get", "ds", "calico-node", "-o", "jsonpath={.status.desiredNumberScheduled}"]);
+    let jp = sb.kubectl(&[
+        "-n",
+        "kube-system",
+        "get",
+        "ds",
+        "calico-node",
+        "-o",
+        "jsonpath={.status.desiredNumberScheduled}",
+    ]);
     assert_eq!(jp.stdout, "5");
 }
 
@@ -82,7 +91,8 @@ fn seed_affinity_patch_replaces_existing_terms() {
     assert_eq!(spec["containers"][0]["name"], json!("calico-node"), "containers untouched");
     assert_eq!(ds["metadata"]["generation"], json!(2), "spec change bumps generation");
     assert_eq!(ds["status"]["desiredNumberScheduled"], json!(3), "cloud nodes excluded");
-    let managers: Vec<&str> = ds["metadata"]["managedFields"].as_array().unwrap().iter().filter_map(|m| m["manager"].as_str()).collect();
+    let managers: Vec<&str> =
+        ds["metadata"]["managedFields"].as_array().unwrap().iter().filter_map(|m| m["manager"].as_str()).collect();
     assert!(managers.contains(&"kubectl-patch"), "{managers:?}");
     // Patching again with the same body is a no-op: resourceVersion does not move.
     let rv = ds["metadata"]["resourceVersion"].clone();
@@ -103,7 +113,14 @@ fn label_node() {
     assert_eq!(r.stdout.trim(), "node/idc-worker-2 labeled");
     let l = sb.kubectl(&["get", "nodes", "-l", "route-reflector=true", "-o", "name"]);
     assert_eq!(l.stdout.lines().collect::<Vec<_>>(), vec!["node/idc-worker-1", "node/idc-worker-2"]);
-    let cloud = sb.kubectl(&["get", "nodes", "-l", "alibabacloud.com/external=true", "-o", "jsonpath={.items[*].metadata.labels.topology\\.kubernetes\\.io/zone}"]);
+    let cloud = sb.kubectl(&[
+        "get",
+        "nodes",
+        "-l",
+        "alibabacloud.com/external=true",
+        "-o",
+        "jsonpath={.items[*].metadata.labels.topology\\.kubernetes\\.io/zone}",
+    ]);
     assert_eq!(cloud.stdout, "cn-hangzhou-h cn-hangzhou-i");
     assert!(sb.kubectl(&["label", "node", "idc-worker-2", "route-reflector-"]).ok);
     let l = sb.kubectl(&["get", "nodes", "-l", "route-reflector=true", "-o", "name"]);
@@ -157,7 +174,10 @@ fn edit_builtin_and_custom_resource() {
     assert_eq!(r.stdout.trim(), "daemonset.apps/calico-node edited");
     let ds = sb.kubectl_json(&["-n", "kube-system", "get", "ds", "calico-node"]);
     assert_eq!(ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"], json!(2));
-    let r = sb.kubectl_env(&["edit", "ippool", "default-ipv4-ippool"], &[("KUBE_EDITOR", "sed -i s/ipipMode:\\ Never/ipipMode:\\ Always/")]);
+    let r = sb.kubectl_env(
+        &["edit", "ippool", "default-ipv4-ippool"],
+        &[("KUBE_EDITOR", "sed -i s/ipipMode:\\ Never/ipipMode:\\ Always/")],
+    );
     assert!(r.ok, "{}", r.stderr);
     let pool = sb.kubectl_json(&["get", "ippool", "default-ipv4-ippool"]);
     assert_eq!(pool["spec"]["ipipMode"], json!("Always"));
@@ -176,7 +196,11 @@ fn merge_and_json_patches() {
     merge.extend(["--type=merge", "-p", r#"{"data":{"extra":"x","cni-conf.json":null}}"#]);
     assert!(sb.kubectl(&merge).ok);
     let mut jp = base.to_vec();
-    jp.extend(["--type=json", "-p", r#"[{"op":"test","path":"/data/extra","value":"x"},{"op":"replace","path":"/data/extra","value":"y"}]"#]);
+    jp.extend([
+        "--type=json",
+        "-p",
+        r#"[{"op":"test","path":"/data/extra","value":"x"},{"op":"replace","path":"/data/extra","value":"y"}]"#,
+    ]);
     let r = sb.kubectl(&jp);
     assert!(r.ok, "{}", r.stderr);
     let cm = sb.kubectl_json(&["-n", "kube-flannel", "get", "cm", "kube-flannel-cfg"]);

@@ -53,16 +53,25 @@ pub fn terway_installed(store: &Store) -> bool {
 }
 
 /// Creates or replaces a Secret's `data` (e.g. `kube-system/alibaba-addon-secret` after a RAM grant).
-pub fn put_secret(store: &Store, ns: &str, name: &str, data: &[(&str, &str)], manager: &str) -> Result<Value, ApiError> {
+pub fn put_secret(
+    store: &Store,
+    ns: &str,
+    name: &str,
+    data: &[(&str, &str)],
+    manager: &str,
+) -> Result<Value, ApiError> {
     use base64::Engine;
     let mut d = serde_json::Map::new();
     for (k, v) in data {
         d.insert((*k).to_string(), json!(base64::engine::general_purpose::STANDARD.encode(v)));
     }
-    let obj = json!({"apiVersion":"v1","kind":"Secret","metadata":{"name": name,"namespace": ns},"type":"Opaque","data": d});
+    let obj =
+        json!({"apiVersion":"v1","kind":"Secret","metadata":{"name": name,"namespace": ns},"type":"Opaque","data": d});
     match store.get(&ResourceRef::secrets(), Some(ns), name) {
         Ok(_) => store.update(&ResourceRef::secrets(), Some(ns), name, obj, &WriteOptions::manager(manager)),
-        Err(e) if e.code == 404 => store.create(&ResourceRef::secrets(), Some(ns), obj, &WriteOptions::manager(manager)),
+        Err(e) if e.code == 404 => {
+            store.create(&ResourceRef::secrets(), Some(ns), obj, &WriteOptions::manager(manager))
+        }
         Err(e) => Err(e),
     }
 }

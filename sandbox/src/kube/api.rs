@@ -1,12 +1,12 @@
 //! The HTTP face of the Kubernetes API: path routing, content negotiation, authentication and the
 //! mapping of store results to responses (API concepts, "Resource URIs" and "API verbs").
 
-use crate::kube::{discovery, openapi};
 use crate::kube::resources::{ResourceInfo, ResourceRef};
 use crate::kube::selector::{FieldSelector, LabelSelector};
 use crate::kube::status::ApiError;
 use crate::kube::store::{DeleteOptions, PatchKind, Store, WriteOptions};
 use crate::kube::table;
+use crate::kube::{discovery, openapi};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
@@ -86,7 +86,11 @@ async fn handle(State(api): State<Arc<KubeApi>>, req: Request<Body>) -> Response
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => {
-            return error_response(&ApiError::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728"))
+            return error_response(&ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                "Request entity too large: limit is 3145728",
+            ))
         }
     };
     let query: HashMap<String, String> = axum::extract::Query::try_from_uri(&parts.uri)
@@ -144,9 +148,9 @@ impl Req {
         match self.q("dryRun") {
             None | Some("") => Ok(false),
             Some("All") => Ok(true),
-            Some(other) => Err(ApiError::bad_request(format!(
-                "Invalid dry run value: {other} (supported values: All)"
-            ))),
+            Some(other) => {
+                Err(ApiError::bad_request(format!("Invalid dry run value: {other} (supported values: All)")))
+            }
         }
     }
 }
@@ -191,7 +195,8 @@ impl KubeApi {
                 return Ok(self.respond(req, 200, &discovery::api_group_list(&self.store.resources())));
             }
             ["api", "v1"] if req.method == Method::GET => {
-                let l = discovery::api_resource_list(&self.store.resources(), "", "v1").ok_or_else(ApiError::no_such_resource)?;
+                let l = discovery::api_resource_list(&self.store.resources(), "", "v1")
+                    .ok_or_else(ApiError::no_such_resource)?;
                 return Ok(self.respond(req, 200, &l));
             }
             ["apis", g] if req.method == Method::GET => {
@@ -202,7 +207,8 @@ impl KubeApi {
                 return Ok(json_response(200, &openapi::root(&self.store.resources())));
             }
             ["openapi", "v3", "api", v] => {
-                let d = openapi::group_version(&self.store.resources(), "", v).ok_or_else(ApiError::no_such_resource)?;
+                let d =
+                    openapi::group_version(&self.store.resources(), "", v).ok_or_else(ApiError::no_such_resource)?;
                 return Ok(json_response(200, &d));
             }
             ["openapi", "v3", "apis", g, v] => {
@@ -210,7 +216,8 @@ impl KubeApi {
                 return Ok(json_response(200, &d));
             }
             ["apis", g, v] if req.method == Method::GET => {
-                let l = discovery::api_resource_list(&self.store.resources(), g, v).ok_or_else(ApiError::no_such_resource)?;
+                let l = discovery::api_resource_list(&self.store.resources(), g, v)
+                    .ok_or_else(ApiError::no_such_resource)?;
                 return Ok(self.respond(req, 200, &l));
             }
             _ => {}
@@ -288,8 +295,8 @@ impl KubeApi {
                 Some(v @ ("Strict" | "Warn" | "Ignore")) => v.to_string(),
                 Some(other) => {
                     return Err(ApiError::bad_request(format!(
-                        "fieldValidation: Invalid value: \"{other}\": fieldValidation must be one of Ignore, Warn, Strict"
-                    )))
+                    "fieldValidation: Invalid value: \"{other}\": fieldValidation must be one of Ignore, Warn, Strict"
+                )))
                 }
             },
         };
@@ -299,7 +306,12 @@ impl KubeApi {
                 let fields = req.q("fieldSelector").map(FieldSelector::parse).transpose()?;
                 let list = self.store.list(&r, ns, labels.as_ref(), fields.as_ref())?;
                 if req.wants_table() {
-                    let tbl = table::to_table(info, &list.items, req.q("includeObject").unwrap_or("Metadata"), &list.resource_version);
+                    let tbl = table::to_table(
+                        info,
+                        &list.items,
+                        req.q("includeObject").unwrap_or("Metadata"),
+                        &list.resource_version,
+                    );
                     return Ok(json_response(200, &tbl));
                 }
                 Ok(self.respond(req, 200, &list_object(info, list.items, &list.resource_version)))
@@ -331,7 +343,11 @@ impl KubeApi {
                     "application/strategic-merge-patch+json" if info.is_builtin() => PatchKind::Strategic,
                     "application/apply-patch+yaml" => PatchKind::Apply,
                     _ => {
-                        let mut accepted = vec!["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"];
+                        let mut accepted = vec![
+                            "application/json-patch+json",
+                            "application/merge-patch+json",
+                            "application/apply-patch+yaml",
+                        ];
                         if info.is_builtin() {
                             accepted.push("application/strategic-merge-patch+json");
                         }
@@ -365,7 +381,8 @@ impl KubeApi {
                     if !info.group.is_empty() {
                         details["group"] = json!(info.group);
                     }
-                    let status = json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details": details});
+                    let status =
+                        json!({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Success","details": details});
                     return Ok(self.respond(req, 200, &status));
                 }
                 let pending = d.object["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());

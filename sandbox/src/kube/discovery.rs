@@ -21,10 +21,8 @@ pub fn api_versions(server_address: &str) -> Value {
 }
 
 fn group_entry(group: &str, versions: &[String], preferred: &str) -> Value {
-    let vs: Vec<Value> = versions
-        .iter()
-        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
-        .collect();
+    let vs: Vec<Value> =
+        versions.iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
     json!({"name": group, "versions": vs,
            "preferredVersion": {"groupVersion": format!("{group}/{preferred}"), "version": preferred}})
 }

@@ -28,10 +28,8 @@ fn canonical(v: &Value) -> String {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let inner: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k])))
-                .collect();
+            let inner: Vec<String> =
+                keys.into_iter().map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&m[k]))).collect();
             format!("{{{}}}", inner.join(","))
         }
         Value::Array(a) => format!("[{}]", a.iter().map(canonical).collect::<Vec<_>>().join(",")),
@@ -68,10 +66,8 @@ pub fn path_string(p: &[PathElement]) -> String {
             }
             PathElement::Key(k) => {
                 let parsed: Value = serde_json::from_str(k).unwrap_or(Value::Null);
-                let parts: Vec<String> = parsed
-                    .as_object()
-                    .map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect())
-                    .unwrap_or_default();
+                let parts: Vec<String> =
+                    parsed.as_object().map(|m| m.iter().map(|(k, v)| format!("{k}={v}")).collect()).unwrap_or_default();
                 s.push_str(&format!("[{}]", parts.join(",")));
             }
             PathElement::Value(v) => s.push_str(&format!("[={v}]")),
@@ -104,10 +100,9 @@ fn children<'v, 's>(v: &'v Value, schema: &Node<'s>) -> Vec<(PathElement, &'v Va
             .unwrap_or_default();
     }
     match walked_list(v, schema) {
-        Some(ListType::Set) => v
-            .as_array()
-            .map(|a| a.iter().map(|c| (value_element(c), c, schema.items())).collect())
-            .unwrap_or_default(),
+        Some(ListType::Set) => {
+            v.as_array().map(|a| a.iter().map(|c| (value_element(c), c, schema.items())).collect()).unwrap_or_default()
+        }
         Some(ListType::Map(keys)) => v
             .as_array()
             .map(|a| {
@@ -172,7 +167,7 @@ pub fn compare(old: &Value, new: &Value, schema: &Node<'_>) -> Comparison {
 
 /// Structs the schema describes field by field are never owned as a whole (Go non-pointer structs).
 fn owns_container(schema: &Node<'_>, path: &Path) -> bool {
-    !path.is_empty() && !schema.0.is_some_and(|s| s.get("properties").is_some())
+    !path.is_empty() && schema.0.is_none_or(|s| s.get("properties").is_none())
 }
 
 fn walk_compare(old: Option<&Value>, new: Option<&Value>, schema: &Node<'_>, path: &mut Path, c: &mut Comparison) {
@@ -205,9 +200,7 @@ fn walk_compare(old: Option<&Value>, new: Option<&Value>, schema: &Node<'_>, pat
             }
         }
         (Some(o), Some(n)) => {
-            let same_shape = is_container(o, schema)
-                && is_container(n, schema)
-                && o.is_array() == n.is_array();
+            let same_shape = is_container(o, schema) && is_container(n, schema) && o.is_array() == n.is_array();
             if !same_shape {
                 if o != n && !path.is_empty() {
                     c.modified.insert(path.clone());

@@ -43,16 +43,13 @@ pub fn parse(obj: &Value) -> Result<Vec<Entry>, ApiError> {
     let mut out = Vec::new();
     for e in obj["metadata"]["managedFields"].as_array().into_iter().flatten() {
         let set = match e.get("fieldsV1") {
-            Some(f) => fieldpath::from_fields_v1(f).map_err(|m| {
-                ApiError::bad_request(format!("metadata.managedFields: invalid fieldsV1: {m}"))
-            })?,
+            Some(f) => fieldpath::from_fields_v1(f)
+                .map_err(|m| ApiError::bad_request(format!("metadata.managedFields: invalid fieldsV1: {m}")))?,
             None => FieldSet::new(),
         };
         let operation = e["operation"].as_str().unwrap_or_default().to_string();
         if operation != APPLY && operation != UPDATE {
-            return Err(ApiError::bad_request(format!(
-                "metadata.managedFields: invalid operation {operation:?}"
-            )));
+            return Err(ApiError::bad_request(format!("metadata.managedFields: invalid operation {operation:?}")));
         }
         out.push(Entry {
             manager: e["manager"].as_str().unwrap_or_default().to_string(),
@@ -69,8 +66,12 @@ pub fn parse(obj: &Value) -> Result<Vec<Entry>, ApiError> {
 /// Writes the entries into `obj`, sorted as the server sorts them (operation, time, manager).
 pub fn store(obj: &mut Value, mut entries: Vec<Entry>) {
     entries.sort_by(|a, b| {
-        (a.operation.as_str(), a.time.as_str(), a.manager.as_str(), a.api_version.as_str())
-            .cmp(&(b.operation.as_str(), b.time.as_str(), b.manager.as_str(), b.api_version.as_str()))
+        (a.operation.as_str(), a.time.as_str(), a.manager.as_str(), a.api_version.as_str()).cmp(&(
+            b.operation.as_str(),
+            b.time.as_str(),
+            b.manager.as_str(),
+            b.api_version.as_str(),
+        ))
     });
     let list: Vec<Value> = entries
         .iter()
@@ -174,23 +175,21 @@ fn touches(set: &FieldSet, p: &Path) -> bool {
 
 /// Server-side apply of `config` (stripped) onto `live` (stripped). Returns the merged object, or the
 /// 409 conflict the server answers when `force` is off and another manager owns a changed field.
-pub fn apply(entries: &mut Vec<Entry>, live: &Value, config: &Value, schema: &Node<'_>, me: Entry, force: bool) -> Result<Value, ApiError> {
+pub fn apply(
+    entries: &mut Vec<Entry>,
+    live: &Value,
+    config: &Value,
+    schema: &Node<'_>,
+    me: Entry,
+    force: bool,
+) -> Result<Value, ApiError> {
     let my_id = me.id();
     let config_set = fieldpath::to_field_set(config, schema);
     let mut merged = fieldpath::apply_merge(live, config, schema);
-    let others: FieldSet = entries
-        .iter()
-        .filter(|e| e.id() != my_id)
-        .flat_map(|e| e.set.iter().cloned())
-        .collect();
+    let others: FieldSet = entries.iter().filter(|e| e.id() != my_id).flat_map(|e| e.set.iter().cloned()).collect();
     // Fields this applier set last time and no longer sets are removed, unless someone else owns them.
     if let Some(prev) = entries.iter().find(|e| e.id() == my_id) {
-        let dropped: FieldSet = prev
-            .set
-            .difference(&config_set)
-            .filter(|p| !touches(&others, p))
-            .cloned()
-            .collect();
+        let dropped: FieldSet = prev.set.difference(&config_set).filter(|p| !touches(&others, p)).cloned().collect();
         fieldpath::remove_paths(&mut merged, &dropped, schema);
     }
     let c = compare(live, &merged, schema);
@@ -285,12 +284,16 @@ mod tests {
     #[test]
     fn apply_conflicts_and_shared_ownership() {
         let mut entries = Vec::new();
-        let live = apply(&mut entries, &json!({}), &json!({"data":{"k":"1"}}), &cm(), entry("a", APPLY), false).unwrap();
+        let live =
+            apply(&mut entries, &json!({}), &json!({"data":{"k":"1"}}), &cm(), entry("a", APPLY), false).unwrap();
         let same = apply(&mut entries, &live, &json!({"data":{"k":"1"}}), &cm(), entry("b", APPLY), false).unwrap();
         assert_eq!(same, live);
         let e = apply(&mut entries, &live, &json!({"data":{"k":"2"}}), &cm(), entry("c", APPLY), false).unwrap_err();
         assert_eq!(e.code, 409);
-        assert_eq!(e.message, "Apply failed with 2 conflicts: conflicts with \"a\":\n- .data.k\nconflicts with \"b\":\n- .data.k");
+        assert_eq!(
+            e.message,
+            "Apply failed with 2 conflicts: conflicts with \"a\":\n- .data.k\nconflicts with \"b\":\n- .data.k"
+        );
         assert_eq!(e.causes[0].reason.as_deref(), Some("FieldManagerConflict"));
         assert_eq!(e.causes[0].field.as_deref(), Some(".data.k"));
     }
@@ -299,7 +302,8 @@ mod tests {
     #[test]
     fn force_takes_ownership() {
         let mut entries = Vec::new();
-        let live = apply(&mut entries, &json!({}), &json!({"data":{"k":"1"}}), &cm(), entry("a", APPLY), false).unwrap();
+        let live =
+            apply(&mut entries, &json!({}), &json!({"data":{"k":"1"}}), &cm(), entry("a", APPLY), false).unwrap();
         let live = apply(&mut entries, &live, &json!({"data":{"k":"2"}}), &cm(), entry("b", APPLY), true).unwrap();
         assert_eq!(live, json!({"data":{"k":"2"}}));
         let a = entries.iter().find(|e| e.manager == "a").unwrap();
@@ -311,7 +315,8 @@ mod tests {
     #[test]
     fn dropped_fields_are_pruned() {
         let mut entries = Vec::new();
-        let live = apply(&mut entries, &json!({}), &json!({"data":{"k":"1","j":"2"}}), &cm(), entry("a", APPLY), false).unwrap();
+        let live = apply(&mut entries, &json!({}), &json!({"data":{"k":"1","j":"2"}}), &cm(), entry("a", APPLY), false)
+            .unwrap();
         let live = apply(&mut entries, &live, &json!({"data":{"k":"1"}}), &cm(), entry("a", APPLY), false).unwrap();
         assert_eq!(live, json!({"data":{"k":"1"}}));
     }
@@ -321,11 +326,25 @@ mod tests {
     fn update_takes_changed_fields() {
         let mut entries = Vec::new();
         track_update(&mut entries, &json!({}), &json!({"data":{"k":"1"}}), &cm(), entry("kubectl-create", UPDATE));
-        track_update(&mut entries, &json!({"data":{"k":"1"}}), &json!({"data":{"k":"2"}}), &cm(), entry("kubectl-edit", UPDATE));
+        track_update(
+            &mut entries,
+            &json!({"data":{"k":"1"}}),
+            &json!({"data":{"k":"2"}}),
+            &cm(),
+            entry("kubectl-edit", UPDATE),
+        );
         assert_eq!(entries.len(), 2, "create keeps ownership of the data map itself");
         let edit = entries.iter().find(|e| e.manager == "kubectl-edit").unwrap();
         assert_eq!(fieldpath::to_fields_v1(&edit.set), json!({"f:data":{"f:k":{}}}));
-        let e = apply(&mut entries, &json!({"data":{"k":"2"}}), &json!({"data":{"k":"3"}}), &cm(), entry("tf", APPLY), false).unwrap_err();
+        let e = apply(
+            &mut entries,
+            &json!({"data":{"k":"2"}}),
+            &json!({"data":{"k":"3"}}),
+            &cm(),
+            entry("tf", APPLY),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.message, "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using v1: .data.k");
     }
 }

@@ -93,8 +93,10 @@ pub fn group_version(resources: &[ResourceInfo], group: &str, version: &str) -> 
             );
         }
     }
-    Some(json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": crate::kube::discovery::KUBERNETES_VERSION},
-                "paths": Value::Object(paths), "components": {"schemas": {}}}))
+    Some(
+        json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": crate::kube::discovery::KUBERNETES_VERSION},
+                "paths": Value::Object(paths), "components": {"schemas": {}}}),
+    )
 }
 
 #[cfg(test)]
@@ -107,7 +109,10 @@ mod tests {
     fn patch_operations_declare_field_validation() {
         let all = builtins();
         let root = root(&all);
-        assert!(root["paths"]["apis/apps/v1"]["serverRelativeURL"].as_str().unwrap().starts_with("/openapi/v3/apis/apps/v1?hash="));
+        assert!(root["paths"]["apis/apps/v1"]["serverRelativeURL"]
+            .as_str()
+            .unwrap()
+            .starts_with("/openapi/v3/apis/apps/v1?hash="));
         let doc = group_version(&all, "apps", "v1").unwrap();
         let p = &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/daemonsets/{name}"]["patch"];
         assert_eq!(p["x-kubernetes-group-version-kind"]["kind"], json!("DaemonSet"));

@@ -4,15 +4,7 @@ use serde_json::Value;
 
 /// The verbs advertised in discovery for every served resource (the sandbox implements all of them
 /// except `watch`, which answers 405).
-pub const VERBS: &[&str] = &[
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-];
+pub const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update"];
 
 /// A column of the server-side table (`additionalPrinterColumns` for CRDs).
 #[derive(Debug, Clone, PartialEq)]
@@ -84,11 +76,7 @@ pub struct ResourceRef {
 
 impl ResourceRef {
     pub fn new(group: &str, version: &str, resource: &str) -> Self {
-        ResourceRef {
-            group: group.to_string(),
-            version: version.to_string(),
-            resource: resource.to_string(),
-        }
+        ResourceRef { group: group.to_string(), version: version.to_string(), resource: resource.to_string() }
     }
 
     /// From an apiVersion (`apps/v1`, `v1`) and a plural resource name.
@@ -122,66 +110,106 @@ impl ResourceRef {
     }
 }
 
-fn builtin(
-    group: &str,
-    version: &str,
-    resource: &str,
-    singular: &str,
-    kind: &str,
+/// The static description of a built-in resource.
+struct Builtin {
+    group: &'static str,
+    resource: &'static str,
+    kind: &'static str,
     namespaced: bool,
-    short: &[&str],
+    short: &'static [&'static str],
     status_subresource: bool,
     has_generation: bool,
-) -> ResourceInfo {
-    ResourceInfo {
-        group: group.into(),
-        version: version.into(),
-        resource: resource.into(),
-        singular: singular.into(),
-        kind: kind.into(),
-        namespaced,
-        short_names: short.iter().map(|s| s.to_string()).collect(),
-        categories: if matches!(kind, "DaemonSet" | "Deployment") {
-            vec!["all".into()]
-        } else {
-            Vec::new()
-        },
-        status_subresource,
-        has_generation,
-        custom: None,
-    }
 }
 
-/// The built-in resources, in discovery order.
+const BUILTINS: &[Builtin] = &[
+    Builtin {
+        group: "",
+        resource: "configmaps",
+        kind: "ConfigMap",
+        namespaced: true,
+        short: &["cm"],
+        status_subresource: false,
+        has_generation: false,
+    },
+    Builtin {
+        group: "",
+        resource: "namespaces",
+        kind: "Namespace",
+        namespaced: false,
+        short: &["ns"],
+        status_subresource: true,
+        has_generation: false,
+    },
+    Builtin {
+        group: "",
+        resource: "nodes",
+        kind: "Node",
+        namespaced: false,
+        short: &["no"],
+        status_subresource: true,
+        has_generation: false,
+    },
+    Builtin {
+        group: "",
+        resource: "secrets",
+        kind: "Secret",
+        namespaced: true,
+        short: &[],
+        status_subresource: false,
+        has_generation: false,
+    },
+    Builtin {
+        group: "apps",
+        resource: "daemonsets",
+        kind: "DaemonSet",
+        namespaced: true,
+        short: &["ds"],
+        status_subresource: true,
+        has_generation: true,
+    },
+    Builtin {
+        group: "apps",
+        resource: "deployments",
+        kind: "Deployment",
+        namespaced: true,
+        short: &["deploy"],
+        status_subresource: true,
+        has_generation: true,
+    },
+    Builtin {
+        group: "apiextensions.k8s.io",
+        resource: "customresourcedefinitions",
+        kind: "CustomResourceDefinition",
+        namespaced: false,
+        short: &["crd", "crds"],
+        status_subresource: true,
+        has_generation: true,
+    },
+];
+
+/// The built-in resources, in discovery order (all at version v1).
 pub fn builtins() -> Vec<ResourceInfo> {
-    vec![
-        builtin("", "v1", "configmaps", "configmap", "ConfigMap", true, &["cm"], false, false),
-        builtin("", "v1", "namespaces", "namespace", "Namespace", false, &["ns"], true, false),
-        builtin("", "v1", "nodes", "node", "Node", false, &["no"], true, false),
-        builtin("", "v1", "secrets", "secret", "Secret", true, &[], false, false),
-        builtin("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true, &["ds"], true, true),
-        builtin("apps", "v1", "deployments", "deployment", "Deployment", true, &["deploy"], true, true),
-        builtin(
-            "apiextensions.k8s.io",
-            "v1",
-            "customresourcedefinitions",
-            "customresourcedefinition",
-            "CustomResourceDefinition",
-            false,
-            &["crd", "crds"],
-            true,
-            true,
-        ),
-    ]
+    BUILTINS
+        .iter()
+        .map(|b| ResourceInfo {
+            group: b.group.into(),
+            version: "v1".into(),
+            resource: b.resource.into(),
+            singular: b.kind.to_lowercase(),
+            kind: b.kind.into(),
+            namespaced: b.namespaced,
+            short_names: b.short.iter().map(|s| s.to_string()).collect(),
+            categories: if matches!(b.kind, "DaemonSet" | "Deployment") { vec!["all".into()] } else { Vec::new() },
+            status_subresource: b.status_subresource,
+            has_generation: b.has_generation,
+            custom: None,
+        })
+        .collect()
 }
 
 fn str_list(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
 }
 
@@ -195,10 +223,7 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceInfo> {
     if group.is_empty() || plural.is_empty() || kind.is_empty() {
         return Vec::new();
     }
-    let singular = names["singular"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| kind.to_lowercase());
+    let singular = names["singular"].as_str().map(str::to_string).unwrap_or_else(|| kind.to_lowercase());
     let namespaced = spec["scope"].as_str() != Some("Cluster");
     let mut out = Vec::new();
     for v in spec["versions"].as_array().into_iter().flatten() {

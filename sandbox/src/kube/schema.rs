@@ -49,10 +49,7 @@ fn object_meta() -> Value {
         ("labels", string_map()),
         ("annotations", string_map()),
         ("finalizers", set_list()),
-        (
-            "ownerReferences",
-            map_list(&["uid"], "uid", "merge", atomic_object_granular()),
-        ),
+        ("ownerReferences", map_list(&["uid"], "uid", "merge", atomic_object_granular())),
         ("managedFields", atomic_list()),
     ])
 }
@@ -71,36 +68,13 @@ fn container() -> Value {
     object(&[
         ("command", atomic_list()),
         ("args", atomic_list()),
-        (
-            "env",
-            map_list(&["name"], "name", "merge", json!({"type": "object"})),
-        ),
+        ("env", map_list(&["name"], "name", "merge", json!({"type": "object"}))),
         ("envFrom", atomic_list()),
-        (
-            "ports",
-            map_list(
-                &["containerPort", "protocol"],
-                "containerPort",
-                "merge",
-                json!({"type": "object"}),
-            ),
-        ),
-        (
-            "volumeMounts",
-            map_list(&["mountPath"], "mountPath", "merge", json!({"type": "object"})),
-        ),
-        (
-            "volumeDevices",
-            map_list(&["devicePath"], "devicePath", "merge", json!({"type": "object"})),
-        ),
+        ("ports", map_list(&["containerPort", "protocol"], "containerPort", "merge", json!({"type": "object"}))),
+        ("volumeMounts", map_list(&["mountPath"], "mountPath", "merge", json!({"type": "object"}))),
+        ("volumeDevices", map_list(&["devicePath"], "devicePath", "merge", json!({"type": "object"}))),
         ("resizePolicy", atomic_list()),
-        (
-            "resources",
-            object(&[(
-                "claims",
-                map_list(&["name"], "name", "", json!({"type": "object"})),
-            )]),
-        ),
+        ("resources", object(&[("claims", map_list(&["name"], "name", "", json!({"type": "object"})))])),
     ])
 }
 
@@ -120,46 +94,17 @@ fn node_affinity() -> Value {
 fn pod_spec() -> Value {
     let named = || json!({"type": "object"});
     object(&[
-        (
-            "containers",
-            map_list(&["name"], "name", "merge", container()),
-        ),
-        (
-            "initContainers",
-            map_list(&["name"], "name", "merge", container()),
-        ),
-        (
-            "ephemeralContainers",
-            map_list(&["name"], "name", "merge", container()),
-        ),
-        (
-            "volumes",
-            map_list(&["name"], "name", "merge,retainKeys", named()),
-        ),
-        (
-            "imagePullSecrets",
-            map_list(&["name"], "name", "merge", named()),
-        ),
+        ("containers", map_list(&["name"], "name", "merge", container())),
+        ("initContainers", map_list(&["name"], "name", "merge", container())),
+        ("ephemeralContainers", map_list(&["name"], "name", "merge", container())),
+        ("volumes", map_list(&["name"], "name", "merge,retainKeys", named())),
+        ("imagePullSecrets", map_list(&["name"], "name", "merge", named())),
         ("hostAliases", map_list(&["ip"], "ip", "merge", named())),
         ("tolerations", atomic_list()),
         ("readinessGates", atomic_list()),
-        (
-            "schedulingGates",
-            map_list(&["name"], "name", "merge", named()),
-        ),
-        (
-            "resourceClaims",
-            map_list(&["name"], "name", "merge,retainKeys", named()),
-        ),
-        (
-            "topologySpreadConstraints",
-            map_list(
-                &["topologyKey", "whenUnsatisfiable"],
-                "topologyKey",
-                "merge",
-                named(),
-            ),
-        ),
+        ("schedulingGates", map_list(&["name"], "name", "merge", named())),
+        ("resourceClaims", map_list(&["name"], "name", "merge,retainKeys", named())),
+        ("topologySpreadConstraints", map_list(&["topologyKey", "whenUnsatisfiable"], "topologyKey", "merge", named())),
         ("nodeSelector", string_map()),
         (
             "affinity",
@@ -168,27 +113,15 @@ fn pod_spec() -> Value {
                 (
                     "podAffinity",
                     object(&[
-                        (
-                            "requiredDuringSchedulingIgnoredDuringExecution",
-                            atomic_list(),
-                        ),
-                        (
-                            "preferredDuringSchedulingIgnoredDuringExecution",
-                            atomic_list(),
-                        ),
+                        ("requiredDuringSchedulingIgnoredDuringExecution", atomic_list()),
+                        ("preferredDuringSchedulingIgnoredDuringExecution", atomic_list()),
                     ]),
                 ),
                 (
                     "podAntiAffinity",
                     object(&[
-                        (
-                            "requiredDuringSchedulingIgnoredDuringExecution",
-                            atomic_list(),
-                        ),
-                        (
-                            "preferredDuringSchedulingIgnoredDuringExecution",
-                            atomic_list(),
-                        ),
+                        ("requiredDuringSchedulingIgnoredDuringExecution", atomic_list()),
+                        ("preferredDuringSchedulingIgnoredDuringExecution", atomic_list()),
                     ]),
                 ),
             ]),
@@ -207,10 +140,7 @@ fn conditions() -> Value {
 fn daemon_set() -> Value {
     object(&[
         ("metadata", object_meta()),
-        (
-            "spec",
-            object(&[("selector", label_selector()), ("template", pod_template())]),
-        ),
+        ("spec", object(&[("selector", label_selector()), ("template", pod_template())])),
         ("status", object(&[("conditions", conditions())])),
     ])
 }
@@ -220,14 +150,7 @@ fn deployment() -> Value {
     strategy["x-kubernetes-patch-strategy"] = json!("retainKeys");
     object(&[
         ("metadata", object_meta()),
-        (
-            "spec",
-            object(&[
-                ("selector", label_selector()),
-                ("template", pod_template()),
-                ("strategy", strategy),
-            ]),
-        ),
+        ("spec", object(&[("selector", label_selector()), ("template", pod_template()), ("strategy", strategy)])),
         ("status", object(&[("conditions", conditions())])),
     ])
 }
@@ -235,10 +158,7 @@ fn deployment() -> Value {
 fn node() -> Value {
     object(&[
         ("metadata", object_meta()),
-        (
-            "spec",
-            object(&[("taints", atomic_list()), ("podCIDRs", set_list())]),
-        ),
+        ("spec", object(&[("taints", atomic_list()), ("podCIDRs", set_list())])),
         (
             "status",
             object(&[
@@ -261,19 +181,11 @@ fn namespace() -> Value {
 }
 
 fn config_map() -> Value {
-    object(&[
-        ("metadata", object_meta()),
-        ("data", string_map()),
-        ("binaryData", string_map()),
-    ])
+    object(&[("metadata", object_meta()), ("data", string_map()), ("binaryData", string_map())])
 }
 
 fn secret() -> Value {
-    object(&[
-        ("metadata", object_meta()),
-        ("data", string_map()),
-        ("stringData", string_map()),
-    ])
+    object(&[("metadata", object_meta()), ("data", string_map()), ("stringData", string_map())])
 }
 
 fn crd() -> Value {
@@ -289,10 +201,7 @@ fn crd() -> Value {
                            "properties": {"schema": {"type": "object", "x-kubernetes-map-type": "atomic"},
                                           "additionalPrinterColumns": atomic_list()}}}),
                 ),
-                (
-                    "names",
-                    object(&[("shortNames", atomic_list()), ("categories", atomic_list())]),
-                ),
+                ("names", object(&[("shortNames", atomic_list()), ("categories", atomic_list())])),
             ]),
         ),
         ("status", object(&[("conditions", conditions())])),
@@ -324,9 +233,8 @@ pub fn builtin(kind: &str) -> Option<&'static Value> {
 
 /// A custom resource's schema: the CRD's `openAPIV3Schema` with standard metadata grafted in.
 pub fn for_custom_resource(openapi_v3: Option<&Value>) -> Value {
-    let mut s = openapi_v3
-        .cloned()
-        .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+    let mut s =
+        openapi_v3.cloned().unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
     if !s.is_object() {
         s = json!({"type": "object"});
     }
@@ -379,11 +287,7 @@ impl<'a> Node<'a> {
             Some("map") => ListType::Map(
                 self.ext("x-kubernetes-list-map-keys")
                     .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|k| k.as_str().map(str::to_string))
-                            .collect()
-                    })
+                    .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_string)).collect())
                     .unwrap_or_default(),
             ),
             _ => ListType::Atomic,
@@ -399,8 +303,6 @@ impl<'a> Node<'a> {
     }
 
     pub fn patch_merge_key(&self) -> Option<&'a str> {
-        self.ext("x-kubernetes-patch-merge-key")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
+        self.ext("x-kubernetes-patch-merge-key").and_then(Value::as_str).filter(|s| !s.is_empty())
     }
 }

@@ -148,25 +148,45 @@ fn crd(group: &str, plural: &str, kind: &str, scope: &str, spec_props: Value, co
 /// The Calico CRDs this sandbox seeds (a subset of calico's `crds.yaml`).
 pub fn calico_crds() -> Vec<Value> {
     vec![
-        crd("crd.projectcalico.org", "ippools", "IPPool", "Cluster",
+        crd(
+            "crd.projectcalico.org",
+            "ippools",
+            "IPPool",
+            "Cluster",
             json!({"cidr":{"type":"string"},"ipipMode":{"type":"string"},"vxlanMode":{"type":"string"},
                    "natOutgoing":{"type":"boolean"},"blockSize":{"type":"integer"},"nodeSelector":{"type":"string"}}),
-            json!([])),
-        crd("crd.projectcalico.org", "bgpconfigurations", "BGPConfiguration", "Cluster",
+            json!([]),
+        ),
+        crd(
+            "crd.projectcalico.org",
+            "bgpconfigurations",
+            "BGPConfiguration",
+            "Cluster",
             json!({"asNumber":{"type":"integer"},"nodeToNodeMeshEnabled":{"type":"boolean"},"logSeverityScreen":{"type":"string"}}),
-            json!([])),
-        crd("crd.projectcalico.org", "bgppeers", "BGPPeer", "Cluster",
+            json!([]),
+        ),
+        crd(
+            "crd.projectcalico.org",
+            "bgppeers",
+            "BGPPeer",
+            "Cluster",
             json!({"peerIP":{"type":"string"},"asNumber":{"type":"integer"},"nodeSelector":{"type":"string"},"peerSelector":{"type":"string"}}),
-            json!([])),
+            json!([]),
+        ),
     ]
 }
 
 /// The tigera operator's `Installation` CRD.
 pub fn tigera_installation_crd() -> Value {
-    crd("operator.tigera.io", "installations", "Installation", "Cluster",
+    crd(
+        "operator.tigera.io",
+        "installations",
+        "Installation",
+        "Cluster",
         json!({"variant":{"type":"string"},"calicoNetwork":{"type":"object","x-kubernetes-preserve-unknown-fields": true},
                "calicoNodeDaemonSet":{"type":"object","x-kubernetes-preserve-unknown-fields": true}}),
-        json!([]))
+        json!([]),
+    )
 }
 
 fn calico_objects(store: &Store) -> Result<()> {
@@ -174,15 +194,39 @@ fn calico_objects(store: &Store) -> Result<()> {
     for c in calico_crds() {
         create(store, &ResourceRef::crds(), None, c, INSTALLER)?;
     }
-    create(store, &gv("ippools"), None, json!({"apiVersion":"crd.projectcalico.org/v1","kind":"IPPool",
+    create(
+        store,
+        &gv("ippools"),
+        None,
+        json!({"apiVersion":"crd.projectcalico.org/v1","kind":"IPPool",
         "metadata":{"name":"default-ipv4-ippool"},
-        "spec":{"cidr":"10.244.0.0/16","ipipMode":"Never","vxlanMode":"Never","natOutgoing":true,"blockSize":26,"nodeSelector":"all()"}}), "calico-node")?;
-    create(store, &gv("bgpconfigurations"), None, json!({"apiVersion":"crd.projectcalico.org/v1","kind":"BGPConfiguration",
-        "metadata":{"name":"default"},"spec":{"asNumber":64512,"nodeToNodeMeshEnabled":false,"logSeverityScreen":"Info"}}), INSTALLER)?;
-    create(store, &gv("bgppeers"), None, json!({"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer",
-        "metadata":{"name":"route-reflectors"},"spec":{"nodeSelector":"all()","peerSelector":"route-reflector == 'true'"}}), INSTALLER)?;
-    create(store, &gv("bgppeers"), None, json!({"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer",
-        "metadata":{"name":"idc-tor"},"spec":{"peerIP":"192.168.0.1","asNumber":64513}}), INSTALLER)?;
+        "spec":{"cidr":"10.244.0.0/16","ipipMode":"Never","vxlanMode":"Never","natOutgoing":true,"blockSize":26,"nodeSelector":"all()"}}),
+        "calico-node",
+    )?;
+    create(
+        store,
+        &gv("bgpconfigurations"),
+        None,
+        json!({"apiVersion":"crd.projectcalico.org/v1","kind":"BGPConfiguration",
+        "metadata":{"name":"default"},"spec":{"asNumber":64512,"nodeToNodeMeshEnabled":false,"logSeverityScreen":"Info"}}),
+        INSTALLER,
+    )?;
+    create(
+        store,
+        &gv("bgppeers"),
+        None,
+        json!({"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer",
+        "metadata":{"name":"route-reflectors"},"spec":{"nodeSelector":"all()","peerSelector":"route-reflector == 'true'"}}),
+        INSTALLER,
+    )?;
+    create(
+        store,
+        &gv("bgppeers"),
+        None,
+        json!({"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer",
+        "metadata":{"name":"idc-tor"},"spec":{"peerIP":"192.168.0.1","asNumber":64513}}),
+        INSTALLER,
+    )?;
     Ok(())
 }
 
@@ -202,16 +246,54 @@ pub fn seed(store: &Store, scenario: Scenario) -> Result<()> {
     rr["metadata"]["labels"]["route-reflector"] = json!("true");
     create(store, &nodes, None, rr, "kubelet")?;
     create(store, &nodes, None, onprem_node("idc-worker-2", "192.168.0.12", false), "kubelet")?;
-    create(store, &nodes, None, cloud_node("cn-hangzhou.172.16.1.10", "172.16.1.10", "cn-hangzhou", "cn-hangzhou-h", "i-bp1sandbox0001", "np-sandbox"), "kubelet")?;
-    create(store, &nodes, None, cloud_node("cn-hangzhou.172.16.2.10", "172.16.2.10", "cn-hangzhou", "cn-hangzhou-i", "i-bp1sandbox0002", "np-sandbox"), "kubelet")?;
-    create(store, &ResourceRef::configmaps(), Some("kube-system"), json!({"apiVersion":"v1","kind":"ConfigMap",
-        "metadata":{"name":"kube-root-ca.crt","namespace":"kube-system"},"data":{"ca.crt":"<sandbox CA>"}}), "kube-controller-manager")?;
-    create(store, &ResourceRef::deployments(), Some("kube-system"), json!({"apiVersion":"apps/v1","kind":"Deployment",
+    create(
+        store,
+        &nodes,
+        None,
+        cloud_node(
+            "cn-hangzhou.172.16.1.10",
+            "172.16.1.10",
+            "cn-hangzhou",
+            "cn-hangzhou-h",
+            "i-bp1sandbox0001",
+            "np-sandbox",
+        ),
+        "kubelet",
+    )?;
+    create(
+        store,
+        &nodes,
+        None,
+        cloud_node(
+            "cn-hangzhou.172.16.2.10",
+            "172.16.2.10",
+            "cn-hangzhou",
+            "cn-hangzhou-i",
+            "i-bp1sandbox0002",
+            "np-sandbox",
+        ),
+        "kubelet",
+    )?;
+    create(
+        store,
+        &ResourceRef::configmaps(),
+        Some("kube-system"),
+        json!({"apiVersion":"v1","kind":"ConfigMap",
+        "metadata":{"name":"kube-root-ca.crt","namespace":"kube-system"},"data":{"ca.crt":"<sandbox CA>"}}),
+        "kube-controller-manager",
+    )?;
+    create(
+        store,
+        &ResourceRef::deployments(),
+        Some("kube-system"),
+        json!({"apiVersion":"apps/v1","kind":"Deployment",
         "metadata":{"name":"coredns","namespace":"kube-system","labels":{"k8s-app":"kube-dns"}},
         "spec":{"replicas":2,"selector":{"matchLabels":{"k8s-app":"kube-dns"}},
           "template":{"metadata":{"labels":{"k8s-app":"kube-dns"}},"spec":{"priorityClassName":"system-cluster-critical",
             "containers":[{"name":"coredns","image":"registry.k8s.io/coredns/coredns:v1.11.3","args":["-conf","/etc/coredns/Corefile"],
-              "ports":[{"containerPort":53,"name":"dns","protocol":"UDP"},{"containerPort":53,"name":"dns-tcp","protocol":"TCP"}]}]}}}}), "kubeadm")?;
+              "ports":[{"containerPort":53,"name":"dns","protocol":"UDP"},{"containerPort":53,"name":"dns-tcp","protocol":"TCP"}]}]}}}}),
+        "kubeadm",
+    )?;
     match scenario {
         Scenario::Bgp => {
             create(store, &ResourceRef::daemonsets(), Some("kube-system"), calico_node_ds("kube-system"), INSTALLER)?;
@@ -221,16 +303,27 @@ pub fn seed(store: &Store, scenario: Scenario) -> Result<()> {
             for ns in ["tigera-operator", "calico-system"] {
                 create(store, &ns_ref, None, namespace(ns), INSTALLER)?;
             }
-            create(store, &ResourceRef::deployments(), Some("tigera-operator"), json!({"apiVersion":"apps/v1","kind":"Deployment",
+            create(
+                store,
+                &ResourceRef::deployments(),
+                Some("tigera-operator"),
+                json!({"apiVersion":"apps/v1","kind":"Deployment",
                 "metadata":{"name":"tigera-operator","namespace":"tigera-operator","labels":{"k8s-app":"tigera-operator"}},
                 "spec":{"replicas":1,"selector":{"matchLabels":{"name":"tigera-operator"}},
                   "template":{"metadata":{"labels":{"name":"tigera-operator","k8s-app":"tigera-operator"}},
-                    "spec":{"hostNetwork":true,"containers":[{"name":"tigera-operator","image":"quay.io/tigera/operator:v1.32.7"}]}}}}), INSTALLER)?;
+                    "spec":{"hostNetwork":true,"containers":[{"name":"tigera-operator","image":"quay.io/tigera/operator:v1.32.7"}]}}}}),
+                INSTALLER,
+            )?;
             create(store, &ResourceRef::crds(), None, tigera_installation_crd(), INSTALLER)?;
-            create(store, &ResourceRef::new("operator.tigera.io", "v1", "installations"), None,
+            create(
+                store,
+                &ResourceRef::new("operator.tigera.io", "v1", "installations"),
+                None,
                 json!({"apiVersion":"operator.tigera.io/v1","kind":"Installation","metadata":{"name":"default"},
                        "spec":{"variant":"Calico","calicoNetwork":{"bgp":"Enabled",
-                         "ipPools":[{"cidr":"10.244.0.0/16","encapsulation":"None","natOutgoing":"Enabled","blockSize":26}]}}}), INSTALLER)?;
+                         "ipPools":[{"cidr":"10.244.0.0/16","encapsulation":"None","natOutgoing":"Enabled","blockSize":26}]}}}),
+                INSTALLER,
+            )?;
             let mut ds = calico_node_ds("calico-system");
             ds["metadata"]["ownerReferences"] = json!([{"apiVersion":"operator.tigera.io/v1","kind":"Installation","name":"default",
                 "uid":"00000000-0000-0000-0000-000000000001","controller":true,"blockOwnerDeletion":true}]);
@@ -239,11 +332,21 @@ pub fn seed(store: &Store, scenario: Scenario) -> Result<()> {
         }
         Scenario::Overlay => {
             create(store, &ns_ref, None, namespace("kube-flannel"), INSTALLER)?;
-            create(store, &ResourceRef::configmaps(), Some("kube-flannel"), json!({"apiVersion":"v1","kind":"ConfigMap",
+            create(
+                store,
+                &ResourceRef::configmaps(),
+                Some("kube-flannel"),
+                json!({"apiVersion":"v1","kind":"ConfigMap",
                 "metadata":{"name":"kube-flannel-cfg","namespace":"kube-flannel","labels":{"app":"flannel","k8s-app":"flannel","tier":"node"}},
                 "data":{"cni-conf.json":"{\n  \"name\": \"cbr0\",\n  \"cniVersion\": \"0.3.1\",\n  \"plugins\": [\n    {\n      \"type\": \"flannel\",\n      \"delegate\": {\n        \"hairpinMode\": true,\n        \"isDefaultGateway\": true\n      }\n    },\n    {\n      \"type\": \"portmap\",\n      \"capabilities\": {\n        \"portMappings\": true\n      }\n    }\n  ]\n}\n",
-                        "net-conf.json":"{\n  \"Network\": \"10.244.0.0/16\",\n  \"EnableNFTables\": false,\n  \"Backend\": {\n    \"Type\": \"vxlan\"\n  }\n}\n"}}), INSTALLER)?;
-            create(store, &ResourceRef::daemonsets(), Some("kube-flannel"), json!({"apiVersion":"apps/v1","kind":"DaemonSet",
+                        "net-conf.json":"{\n  \"Network\": \"10.244.0.0/16\",\n  \"EnableNFTables\": false,\n  \"Backend\": {\n    \"Type\": \"vxlan\"\n  }\n}\n"}}),
+                INSTALLER,
+            )?;
+            create(
+                store,
+                &ResourceRef::daemonsets(),
+                Some("kube-flannel"),
+                json!({"apiVersion":"apps/v1","kind":"DaemonSet",
                 "metadata":{"name":"kube-flannel-ds","namespace":"kube-flannel","labels":{"app":"flannel","k8s-app":"flannel","tier":"node"}},
                 "spec":{"selector":{"matchLabels":{"app":"flannel","k8s-app":"flannel"}},
                   "template":{"metadata":{"labels":{"app":"flannel","k8s-app":"flannel","tier":"node"}},
@@ -255,7 +358,9 @@ pub fn seed(store: &Store, scenario: Scenario) -> Result<()> {
                         "command":["/opt/bin/flanneld"],"args":["--ip-masq","--kube-subnet-mgr"],
                         "securityContext":{"privileged":false,"capabilities":{"add":["NET_ADMIN","NET_RAW"]}},
                         "volumeMounts":[{"name":"run","mountPath":"/run/flannel"},{"name":"flannel-cfg","mountPath":"/etc/kube-flannel/"}]}],
-                      "volumes":[{"name":"run","hostPath":{"path":"/run/flannel"}},{"name":"flannel-cfg","configMap":{"name":"kube-flannel-cfg"}}]}}}}), INSTALLER)?;
+                      "volumes":[{"name":"run","hostPath":{"path":"/run/flannel"}},{"name":"flannel-cfg","configMap":{"name":"kube-flannel-cfg"}}]}}}}),
+                INSTALLER,
+            )?;
         }
         Scenario::Host => {}
     }
@@ -273,10 +378,18 @@ mod tests {
         let ds = s.get(&ResourceRef::daemonsets(), Some("kube-system"), "calico-node").unwrap();
         // 3 on-prem + 2 cloud nodes are linux; the existing term does not exclude cloud nodes yet.
         assert_eq!(ds["status"]["desiredNumberScheduled"], json!(5));
-        let pool = s.get(&ResourceRef::new("crd.projectcalico.org", "v1", "ippools"), None, "default-ipv4-ippool").unwrap();
+        let pool =
+            s.get(&ResourceRef::new("crd.projectcalico.org", "v1", "ippools"), None, "default-ipv4-ippool").unwrap();
         assert_eq!(pool["spec"]["ipipMode"], json!("Never"));
         assert_eq!(s.get(&ResourceRef::configmaps(), Some("kube-system"), "eni-config").unwrap_err().code, 404);
-        let cloud = s.list(&ResourceRef::nodes(), None, Some(&crate::kube::selector::LabelSelector::parse("alibabacloud.com/external=true").unwrap()), None).unwrap();
+        let cloud = s
+            .list(
+                &ResourceRef::nodes(),
+                None,
+                Some(&crate::kube::selector::LabelSelector::parse("alibabacloud.com/external=true").unwrap()),
+                None,
+            )
+            .unwrap();
         assert_eq!(cloud.items.len(), 2);
     }
 

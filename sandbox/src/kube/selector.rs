@@ -46,11 +46,7 @@ fn values(s: &str) -> Result<Vec<String>, ApiError> {
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
         .ok_or_else(|| ApiError::bad_request(format!("unable to parse requirement: found '{s}', expected: '('")))?;
-    Ok(inner
-        .split(',')
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-        .collect())
+    Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
 }
 
 impl LabelSelector {
@@ -142,7 +138,8 @@ pub fn node_matches_pod_spec(pod_spec: &Value, node_labels: Option<&serde_json::
             return false;
         }
     }
-    let terms = &pod_spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"];
+    let terms =
+        &pod_spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"];
     let Some(terms) = terms.as_array() else {
         return true;
     };
@@ -161,10 +158,17 @@ pub fn node_matches_pod_spec(pod_spec: &Value, node_labels: Option<&serde_json::
                 "Exists" => get(key).is_some(),
                 "DoesNotExist" => get(key).is_none(),
                 "Gt" | "Lt" => {
-                    let (Some(x), Some(v)) = (get(key).and_then(|x| x.parse::<i64>().ok()), vals.first().and_then(|v| v.parse::<i64>().ok())) else {
+                    let (Some(x), Some(v)) = (
+                        get(key).and_then(|x| x.parse::<i64>().ok()),
+                        vals.first().and_then(|v| v.parse::<i64>().ok()),
+                    ) else {
                         return false;
                     };
-                    if e["operator"] == "Gt" { x > v } else { x < v }
+                    if e["operator"] == "Gt" {
+                        x > v
+                    } else {
+                        x < v
+                    }
                 }
                 _ => false,
             }

@@ -72,11 +72,7 @@ impl ApiError {
 
     /// `errors.NewNotFound`: `configmaps "x" not found`.
     pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
-        let mut e = Self::new(
-            404,
-            "NotFound",
-            format!("{} \"{name}\" not found", qualified(group, resource)),
-        );
+        let mut e = Self::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, resource)));
         e.name = opt(name);
         e.group = opt(group);
         e.kind = opt(resource);
@@ -85,22 +81,15 @@ impl ApiError {
 
     /// The generic 404 for an unknown path or resource (`errors.NewGenericServerResponse(404)`).
     pub fn no_such_resource() -> Self {
-        let mut e = Self::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        );
+        let mut e = Self::new(404, "NotFound", "the server could not find the requested resource");
         e.empty_details = true;
         e
     }
 
     /// `errors.NewAlreadyExists`.
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
-        let mut e = Self::new(
-            409,
-            "AlreadyExists",
-            format!("{} \"{name}\" already exists", qualified(group, resource)),
-        );
+        let mut e =
+            Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, resource)));
         e.name = opt(name);
         e.group = opt(group);
         e.kind = opt(resource);
@@ -122,10 +111,7 @@ impl ApiError {
         let mut e = Self::new(
             409,
             "Conflict",
-            format!(
-                "Operation cannot be fulfilled on {} \"{name}\": {why}",
-                qualified(group, resource)
-            ),
+            format!("Operation cannot be fulfilled on {} \"{name}\": {why}", qualified(group, resource)),
         );
         e.name = opt(name);
         e.group = opt(group);
@@ -135,11 +121,7 @@ impl ApiError {
 
     /// `errors.NewInvalid`: `<Kind>[.group] "<name>" is invalid: <field errors>` with one cause each.
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
-        let qualified_kind = if group.is_empty() {
-            kind.to_string()
-        } else {
-            format!("{kind}.{group}")
-        };
+        let qualified_kind = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
         let parts: Vec<String> = causes
             .iter()
             .map(|c| match &c.field {
@@ -147,16 +129,8 @@ impl ApiError {
                 None => c.message.clone(),
             })
             .collect();
-        let joined = if parts.len() == 1 {
-            parts[0].clone()
-        } else {
-            format!("[{}]", parts.join(", "))
-        };
-        let mut e = Self::new(
-            422,
-            "Invalid",
-            format!("{qualified_kind} \"{name}\" is invalid: {joined}"),
-        );
+        let joined = if parts.len() == 1 { parts[0].clone() } else { format!("[{}]", parts.join(", ")) };
+        let mut e = Self::new(422, "Invalid", format!("{qualified_kind} \"{name}\" is invalid: {joined}"));
         e.name = opt(name);
         e.group = opt(group);
         e.kind = opt(kind);
@@ -176,11 +150,8 @@ impl ApiError {
 
     /// `errors.NewMethodNotSupported` as the handler answers an unsupported verb.
     pub fn method_not_allowed() -> Self {
-        let mut e = Self::new(
-            405,
-            "MethodNotAllowed",
-            "the server does not allow this method on the requested resource",
-        );
+        let mut e =
+            Self::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
         e.empty_details = true;
         e
     }
@@ -203,35 +174,19 @@ impl ApiError {
 
     /// The max-in-flight filter's 429.
     pub fn too_many_requests(retry_after_seconds: u64) -> Self {
-        let mut e = Self::new(
-            429,
-            "TooManyRequests",
-            "Too many requests, please try again later.",
-        );
+        let mut e = Self::new(429, "TooManyRequests", "Too many requests, please try again later.");
         e.retry_after_seconds = Some(retry_after_seconds);
         e
     }
 
     pub fn service_unavailable() -> Self {
-        Self::new(
-            503,
-            "ServiceUnavailable",
-            "the server is currently unable to handle the request",
-        )
+        Self::new(503, "ServiceUnavailable", "the server is currently unable to handle the request")
     }
 
     /// `errors.NewInternalError`.
     pub fn internal(why: &str) -> Self {
-        let mut e = Self::new(
-            500,
-            "InternalError",
-            format!("Internal error occurred: {why}"),
-        );
-        e.causes.push(Cause {
-            reason: None,
-            message: why.to_string(),
-            field: None,
-        });
+        let mut e = Self::new(500, "InternalError", format!("Internal error occurred: {why}"));
+        e.causes.push(Cause { reason: None, message: why.to_string(), field: None });
         e
     }
 
@@ -307,11 +262,7 @@ pub fn field_invalid(field: &str, value: &Value, detail: &str) -> Cause {
 pub fn field_required(field: &str, detail: &str) -> Cause {
     Cause {
         reason: Some("FieldValueRequired".into()),
-        message: if detail.is_empty() {
-            "Required value".to_string()
-        } else {
-            format!("Required value: {detail}")
-        },
+        message: if detail.is_empty() { "Required value".to_string() } else { format!("Required value: {detail}") },
         field: Some(field.to_string()),
     }
 }

@@ -176,7 +176,12 @@ fn random_suffix() -> String {
 impl Store {
     pub fn new() -> Self {
         Store {
-            inner: Mutex::new(Inner { rv: 1, builtins: resources::builtins(), custom: Vec::new(), objects: BTreeMap::new() }),
+            inner: Mutex::new(Inner {
+                rv: 1,
+                builtins: resources::builtins(),
+                custom: Vec::new(),
+                objects: BTreeMap::new(),
+            }),
         }
     }
 
@@ -214,7 +219,13 @@ impl Store {
     }
 
     /// Lists objects; `ns = None` lists across namespaces.
-    pub fn list(&self, r: &ResourceRef, ns: Option<&str>, labels: Option<&LabelSelector>, fields: Option<&FieldSelector>) -> Result<ListResult, ApiError> {
+    pub fn list(
+        &self,
+        r: &ResourceRef,
+        ns: Option<&str>,
+        labels: Option<&LabelSelector>,
+        fields: Option<&FieldSelector>,
+    ) -> Result<ListResult, ApiError> {
         let inner = self.lock();
         let info = inner.resolve(r)?;
         let items = inner
@@ -231,14 +242,27 @@ impl Store {
         Ok(ListResult { items, resource_version: inner.rv.to_string() })
     }
 
-    pub fn create(&self, r: &ResourceRef, ns: Option<&str>, obj: Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    pub fn create(
+        &self,
+        r: &ResourceRef,
+        ns: Option<&str>,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
         let mut inner = self.lock();
         let info = inner.resolve(r)?;
         inner.create(&info, ns, obj, opts).map(|o| with_version(o, &info))
     }
 
     /// PUT: replaces the object (`metadata.resourceVersion`, when set, must be current).
-    pub fn update(&self, r: &ResourceRef, ns: Option<&str>, name: &str, obj: Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    pub fn update(
+        &self,
+        r: &ResourceRef,
+        ns: Option<&str>,
+        name: &str,
+        obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
         let mut inner = self.lock();
         let info = inner.resolve(r)?;
         let old = inner.get(&info, ns, name)?;
@@ -248,7 +272,15 @@ impl Store {
 
     /// PATCH in any of the four formats. Apply creates the object when it is missing; the boolean
     /// says whether it did (HTTP 201).
-    pub fn patch(&self, r: &ResourceRef, ns: Option<&str>, name: &str, kind: PatchKind, body: &Value, opts: &WriteOptions) -> Result<(Value, bool), ApiError> {
+    pub fn patch(
+        &self,
+        r: &ResourceRef,
+        ns: Option<&str>,
+        name: &str,
+        kind: PatchKind,
+        body: &Value,
+        opts: &WriteOptions,
+    ) -> Result<(Value, bool), ApiError> {
         let mut inner = self.lock();
         let info = inner.resolve(r)?;
         inner.patch(&info, ns, name, kind, body, opts).map(|(o, c)| (with_version(o, &info), c))
@@ -256,12 +288,26 @@ impl Store {
 
     /// Server-side apply of `config` as `manager` (the in-process form of `PATCH` with
     /// `application/apply-patch+yaml`).
-    pub fn apply(&self, r: &ResourceRef, ns: Option<&str>, name: &str, config: &Value, manager: &str, force: bool) -> Result<Value, ApiError> {
+    pub fn apply(
+        &self,
+        r: &ResourceRef,
+        ns: Option<&str>,
+        name: &str,
+        config: &Value,
+        manager: &str,
+        force: bool,
+    ) -> Result<Value, ApiError> {
         let opts = WriteOptions { field_manager: manager.into(), force, ..Default::default() };
         self.patch(r, ns, name, PatchKind::Apply, config, &opts).map(|(o, _)| o)
     }
 
-    pub fn delete(&self, r: &ResourceRef, ns: Option<&str>, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
+    pub fn delete(
+        &self,
+        r: &ResourceRef,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Deleted, ApiError> {
         let mut inner = self.lock();
         let info = inner.resolve(r)?;
         inner.delete(&info, ns, name, opts).map(|mut d| {
@@ -271,13 +317,19 @@ impl Store {
     }
 
     /// Sets (`Some`) or removes (`None`) labels on a Node, as `kubectl label node` would.
-    pub fn set_node_labels(&self, node: &str, labels: &[(&str, Option<&str>)], manager: &str) -> Result<Value, ApiError> {
+    pub fn set_node_labels(
+        &self,
+        node: &str,
+        labels: &[(&str, Option<&str>)],
+        manager: &str,
+    ) -> Result<Value, ApiError> {
         let mut patch = Map::new();
         for (k, v) in labels {
             patch.insert((*k).to_string(), v.map_or(Value::Null, |v| json!(v)));
         }
         let body = json!({"metadata": {"labels": Value::Object(patch)}});
-        self.patch(&ResourceRef::nodes(), None, node, PatchKind::Merge, &body, &WriteOptions::manager(manager)).map(|(o, _)| o)
+        self.patch(&ResourceRef::nodes(), None, node, PatchKind::Merge, &body, &WriteOptions::manager(manager))
+            .map(|(o, _)| o)
     }
 }
 
@@ -368,7 +420,13 @@ impl Inner {
         Ok(())
     }
 
-    fn create(&mut self, info: &ResourceInfo, ns: Option<&str>, mut obj: Value, opts: &WriteOptions) -> Result<Value, ApiError> {
+    fn create(
+        &mut self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        mut obj: Value,
+        opts: &WriteOptions,
+    ) -> Result<Value, ApiError> {
         validate::decode_check(info, &obj)?;
         Self::check_type_meta(info, &mut obj, false)?;
         let ns = self.check_namespace(info, ns)?;
@@ -453,7 +511,16 @@ impl Inner {
 
     /// The common path of PUT and non-apply PATCH; `candidate` is the full new object.
     #[allow(clippy::too_many_arguments)]
-    fn update(&mut self, info: &ResourceInfo, _ns: Option<&str>, name: &str, old: Value, mut candidate: Value, opts: &WriteOptions, operation: &str) -> Result<Value, ApiError> {
+    fn update(
+        &mut self,
+        info: &ResourceInfo,
+        _ns: Option<&str>,
+        name: &str,
+        old: Value,
+        mut candidate: Value,
+        opts: &WriteOptions,
+        operation: &str,
+    ) -> Result<Value, ApiError> {
         validate::decode_check(info, &candidate)?;
         Self::check_type_meta(info, &mut candidate, false)?;
         let body_name = meta(&candidate)["name"].as_str().unwrap_or_default();
@@ -477,7 +544,14 @@ impl Inner {
         {
             let m = meta_mut(&mut candidate);
             m.insert("name".into(), json!(name));
-            for k in ["namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+            for k in [
+                "namespace",
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ] {
                 match old["metadata"].get(k) {
                     Some(v) => {
                         m.insert(k.into(), v.clone());
@@ -570,7 +644,15 @@ impl Inner {
         Ok(candidate)
     }
 
-    fn patch(&mut self, info: &ResourceInfo, ns: Option<&str>, name: &str, kind: PatchKind, body: &Value, opts: &WriteOptions) -> Result<(Value, bool), ApiError> {
+    fn patch(
+        &mut self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        kind: PatchKind,
+        body: &Value,
+        opts: &WriteOptions,
+    ) -> Result<(Value, bool), ApiError> {
         let existing = self.get(info, ns, name);
         if kind == PatchKind::Apply {
             return self.apply(info, ns, name, existing.ok(), body, opts);
@@ -594,7 +676,15 @@ impl Inner {
         self.update(info, ns, name, old, candidate, opts, managed::UPDATE).map(|o| (o, false))
     }
 
-    fn apply(&mut self, info: &ResourceInfo, ns: Option<&str>, name: &str, live: Option<Value>, config: &Value, opts: &WriteOptions) -> Result<(Value, bool), ApiError> {
+    fn apply(
+        &mut self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        live: Option<Value>,
+        config: &Value,
+        opts: &WriteOptions,
+    ) -> Result<(Value, bool), ApiError> {
         let mut config = config.clone();
         if !config.is_object() {
             return Err(ApiError::bad_request("error decoding YAML: the applied configuration must be an object"));
@@ -611,9 +701,7 @@ impl Inner {
             return Err(ApiError::bad_request("metadata.managedFields must be nil"));
         }
         if opts.field_manager.is_empty() {
-            return Err(ApiError::bad_request(
-                "PATCH, application/apply-patch+yaml requires fieldManager to be set",
-            ));
+            return Err(ApiError::bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set"));
         }
         let sub = opts.subresource.as_deref().unwrap_or("");
         let sv = schema_value(info);
@@ -628,9 +716,9 @@ impl Inner {
             set: Default::default(),
         };
         let created = live.is_none();
-        let base = live.clone().unwrap_or_else(|| {
-            json!({"apiVersion": info.api_version(), "kind": info.kind, "metadata": {"name": name}})
-        });
+        let base = live.clone().unwrap_or_else(
+            || json!({"apiVersion": info.api_version(), "kind": info.kind, "metadata": {"name": name}}),
+        );
         let mut entries = managed::parse(&base)?;
         if let Some(l) = &live {
             if entries.is_empty() {
@@ -708,7 +796,13 @@ impl Inner {
         }
     }
 
-    fn delete(&mut self, info: &ResourceInfo, ns: Option<&str>, name: &str, opts: &DeleteOptions) -> Result<Deleted, ApiError> {
+    fn delete(
+        &mut self,
+        info: &ResourceInfo,
+        ns: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Deleted, ApiError> {
         let mut obj = self.get(info, ns, name)?;
         if let Some(uid) = &opts.uid {
             let actual = meta(&obj)["uid"].as_str().unwrap_or_default();
@@ -746,7 +840,8 @@ impl Inner {
             }
             return Ok(Deleted { object: obj, finished: false });
         }
-        let reports_object = matches!(info.kind.as_str(), "Namespace" | "CustomResourceDefinition") && info.is_builtin();
+        let reports_object =
+            matches!(info.kind.as_str(), "Namespace" | "CustomResourceDefinition") && info.is_builtin();
         if reports_object {
             meta_mut(&mut obj).insert("deletionTimestamp".into(), json!(now()));
             if info.kind == "Namespace" {
@@ -761,7 +856,8 @@ impl Inner {
         self.remove(info, &obj);
         // The namespace controller and the CRD finalizer remove the contents right away here.
         if info.is_builtin() && info.kind == "Namespace" {
-            let namespaced: Vec<ResourceInfo> = self.builtins.iter().chain(self.custom.iter()).filter(|r| r.namespaced).cloned().collect();
+            let namespaced: Vec<ResourceInfo> =
+                self.builtins.iter().chain(self.custom.iter()).filter(|r| r.namespaced).cloned().collect();
             for r in namespaced {
                 if let Some(m) = self.objects.get_mut(&gr_key(&r)) {
                     m.retain(|(ons, _), _| ons != name);

@@ -87,7 +87,9 @@ pub fn unknown_fields(info: &ResourceInfo, obj: &Value) -> Vec<String> {
                         let props = c.schema.get("properties");
                         match props.and_then(|p| p.get(k)) {
                             Some(s) => walk(v, Some(s), k, &mut out),
-                            None if c.schema.get("x-kubernetes-preserve-unknown-fields") != Some(&Value::Bool(true)) => {
+                            None if c.schema.get("x-kubernetes-preserve-unknown-fields")
+                                != Some(&Value::Bool(true)) =>
+                            {
                                 out.push(k.clone())
                             }
                             None => {}
@@ -136,7 +138,10 @@ mod tests {
         assert!(e.message.contains("unknown field \"metadata.bogus\""), "{}", e.message);
         assert!(check(&cm, &json!({"spec":{}}), "Ignore").is_ok());
         let pool = from_crd(&calico_crds()[0]).remove(0);
-        assert!(unknown_fields(&pool, &json!({"spec":{"cidr":"x","other":1}})).is_empty(), "spec preserves unknown fields");
+        assert!(
+            unknown_fields(&pool, &json!({"spec":{"cidr":"x","other":1}})).is_empty(),
+            "spec preserves unknown fields"
+        );
         assert_eq!(unknown_fields(&pool, &json!({"extra":1})), vec!["extra".to_string()]);
     }
 }

@@ -175,7 +175,8 @@ fn simple_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
 fn columns_and_cells(info: &ResourceInfo, objs: &[Value]) -> (Vec<Value>, Vec<Vec<Value>>) {
     let name = |o: &Value| json!(o["metadata"]["name"].as_str().unwrap_or_default());
     if let Some(custom) = &info.custom {
-        let mut defs = vec![json!({"name":"Name","type":"string","format":"name","description":description("Name"),"priority":0})];
+        let mut defs =
+            vec![json!({"name":"Name","type":"string","format":"name","description":description("Name"),"priority":0})];
         let mut cols = custom.printer_columns.clone();
         if cols.is_empty() {
             cols.push(crate::kube::resources::PrinterColumn {
@@ -259,7 +260,11 @@ fn columns_and_cells(info: &ResourceInfo, objs: &[Value]) -> (Vec<Value>, Vec<Ve
                     let (c, i) = containers(o);
                     vec![
                         name(o),
-                        json!(format!("{}/{}", s["readyReplicas"].as_i64().unwrap_or(0), o["spec"]["replicas"].as_i64().unwrap_or(0))),
+                        json!(format!(
+                            "{}/{}",
+                            s["readyReplicas"].as_i64().unwrap_or(0),
+                            o["spec"]["replicas"].as_i64().unwrap_or(0)
+                        )),
                         int(&s["updatedReplicas"]),
                         int(&s["availableReplicas"]),
                         json!(age(o)),
@@ -274,7 +279,8 @@ fn columns_and_cells(info: &ResourceInfo, objs: &[Value]) -> (Vec<Value>, Vec<Ve
             columns(&[Col("Name", "string", "name", 0), Col("Data", "string", "", 0), Col("Age", "string", "", 0)]),
             objs.iter()
                 .map(|o| {
-                    let n = o["data"].as_object().map_or(0, |m| m.len()) + o["binaryData"].as_object().map_or(0, |m| m.len());
+                    let n = o["data"].as_object().map_or(0, |m| m.len())
+                        + o["binaryData"].as_object().map_or(0, |m| m.len());
                     vec![name(o), json!(n), json!(age(o))]
                 })
                 .collect(),
@@ -352,7 +358,8 @@ pub fn to_table(info: &ResourceInfo, objs: &[Value], include_object: &str, resou
                 "None" => {}
                 "Object" => row["object"] = o.clone(),
                 _ => {
-                    row["object"] = json!({"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata": o["metadata"]});
+                    row["object"] =
+                        json!({"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata": o["metadata"]});
                 }
             }
             row

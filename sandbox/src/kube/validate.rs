@@ -42,7 +42,11 @@ fn is_qualified_name(s: &str) -> bool {
 }
 
 fn is_config_key(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) && s != "." && s != ".."
+    !s.is_empty()
+        && s.len() <= 253
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && s != "."
+        && s != ".."
 }
 
 fn decode_error(info: &ResourceInfo, field: &str, want: &str, got: &Value) -> ApiError {
@@ -175,7 +179,11 @@ fn workload_causes(obj: &Value, old: Option<&Value>, causes: &mut Vec<Cause>) {
                 if name.is_empty() {
                     causes.push(field_required(&format!("spec.template.spec.containers[{i}].name"), ""));
                 } else if !is_dns1123_label(name) {
-                    causes.push(field_invalid(&format!("spec.template.spec.containers[{i}].name"), &c["name"], DNS1123_LABEL));
+                    causes.push(field_invalid(
+                        &format!("spec.template.spec.containers[{i}].name"),
+                        &c["name"],
+                        DNS1123_LABEL,
+                    ));
                 }
                 if c["image"].as_str().is_none_or(str::is_empty) {
                     causes.push(field_required(&format!("spec.template.spec.containers[{i}].image"), ""));
@@ -206,7 +214,7 @@ pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Result
                             if old[field] != obj[field] {
                                 causes.push(Cause {
                                     reason: Some("FieldValueForbidden".into()),
-                                    message: format!("Forbidden: field is immutable when `immutable` is set"),
+                                    message: "Forbidden: field is immutable when `immutable` is set".to_string(),
                                     field: Some(field.into()),
                                 });
                             }
@@ -234,9 +242,16 @@ pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Result
                 }
                 let versions = spec["versions"].as_array().cloned().unwrap_or_default();
                 if versions.is_empty() {
-                    causes.push(field_required("spec.versions", "must have exactly one version marked as storage version"));
+                    causes.push(field_required(
+                        "spec.versions",
+                        "must have exactly one version marked as storage version",
+                    ));
                 } else if versions.iter().filter(|v| v["storage"] == Value::Bool(true)).count() != 1 {
-                    causes.push(field_invalid("spec.versions", &Value::Array(versions.clone()), "must have exactly one version marked as storage version"));
+                    causes.push(field_invalid(
+                        "spec.versions",
+                        &Value::Array(versions.clone()),
+                        "must have exactly one version marked as storage version",
+                    ));
                 }
                 if !matches!(spec["scope"].as_str(), Some("Namespaced") | Some("Cluster")) {
                     causes.push(field_required("spec.scope", ""));

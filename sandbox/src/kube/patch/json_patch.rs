@@ -15,23 +15,16 @@ fn parse_pointer(p: &str) -> Result<Vec<String>, PatchError> {
         return Ok(Vec::new());
     }
     if !p.starts_with('/') {
-        return Err(PatchError::Malformed(format!(
-            "invalid JSON pointer {p:?}: must start with '/'"
-        )));
+        return Err(PatchError::Malformed(format!("invalid JSON pointer {p:?}: must start with '/'")));
     }
-    Ok(p[1..]
-        .split('/')
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect())
+    Ok(p[1..].split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect())
 }
 
 fn index(token: &str, len: usize, allow_end: bool) -> Result<usize, PatchError> {
     if token == "-" && allow_end {
         return Ok(len);
     }
-    let i: usize = token
-        .parse()
-        .map_err(|_| PatchError::Failed(format!("invalid array index {token:?}")))?;
+    let i: usize = token.parse().map_err(|_| PatchError::Failed(format!("invalid array index {token:?}")))?;
     if (allow_end && i > len) || (!allow_end && i >= len) {
         return Err(PatchError::Failed(format!("array index {i} out of bounds")));
     }
@@ -100,8 +93,7 @@ fn remove(doc: &mut Value, path: &[String], full: &str) -> Result<Value, PatchEr
 }
 
 fn field<'a>(op: &'a Value, name: &str, which: &str) -> Result<&'a Value, PatchError> {
-    op.get(name)
-        .ok_or_else(|| PatchError::Malformed(format!("{which} operation missing '{name}' field")))
+    op.get(name).ok_or_else(|| PatchError::Malformed(format!("{which} operation missing '{name}' field")))
 }
 
 fn field_str<'a>(op: &'a Value, name: &str, which: &str) -> Result<&'a str, PatchError> {
@@ -112,9 +104,9 @@ fn field_str<'a>(op: &'a Value, name: &str, which: &str) -> Result<&'a str, Patc
 
 /// Applies `patch` (a JSON array of operations) to `doc`.
 pub fn apply(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
-    let ops = patch
-        .as_array()
-        .ok_or_else(|| PatchError::Malformed("json: cannot unmarshal object into Go value of type jsonpatch.Patch".into()))?;
+    let ops = patch.as_array().ok_or_else(|| {
+        PatchError::Malformed("json: cannot unmarshal object into Go value of type jsonpatch.Patch".into())
+    })?;
     let mut doc = doc.clone();
     for op in ops {
         let name = op
@@ -154,9 +146,7 @@ pub fn apply(doc: &Value, patch: &Value) -> Result<Value, PatchError> {
             "test" => {
                 let want = field(op, "value", name)?;
                 if get(&doc, &path) != Some(want) {
-                    return Err(PatchError::Failed(format!(
-                        "testing value {path_str} failed: test failed"
-                    )));
+                    return Err(PatchError::Failed(format!("testing value {path_str} failed: test failed")));
                 }
             }
             other => {

@@ -25,7 +25,11 @@ pub fn apply(original: &Value, patch: &Value, schema: Node<'_>) -> Result<Value,
     merge_map(o, p, &schema).map(Value::Object)
 }
 
-fn merge_map(mut original: Map<String, Value>, patch: &Map<String, Value>, schema: &Node<'_>) -> Result<Map<String, Value>, String> {
+fn merge_map(
+    mut original: Map<String, Value>,
+    patch: &Map<String, Value>,
+    schema: &Node<'_>,
+) -> Result<Map<String, Value>, String> {
     if let Some(d) = patch.get(DIRECTIVE) {
         match d.as_str() {
             Some("replace") => {
@@ -90,7 +94,12 @@ fn merge_map(mut original: Map<String, Value>, patch: &Map<String, Value>, schem
 }
 
 /// Merges one field value; `None` means the field is dropped.
-fn merge_value(original: Option<Value>, patch: &Value, schema: &Node<'_>, order: Option<&Value>) -> Result<Option<Value>, String> {
+fn merge_value(
+    original: Option<Value>,
+    patch: &Value,
+    schema: &Node<'_>,
+    order: Option<&Value>,
+) -> Result<Option<Value>, String> {
     match patch {
         Value::Object(pm) => {
             let base = match original {
@@ -136,13 +145,16 @@ fn key_of<'v>(item: &'v Value, key: &str) -> Option<&'v Value> {
     item.as_object().and_then(|m| m.get(key))
 }
 
-fn merge_list(original: Vec<Value>, patch: &[Value], schema: &Node<'_>, order: Option<&Value>) -> Result<Vec<Value>, String> {
+fn merge_list(
+    original: Vec<Value>,
+    patch: &[Value],
+    schema: &Node<'_>,
+    order: Option<&Value>,
+) -> Result<Vec<Value>, String> {
     let merge_key = schema.patch_merge_key();
     let item_schema = schema.items();
     // `{"$patch": "replace"}` as a list element: the rest of the patch list replaces the original.
-    let replace = patch
-        .iter()
-        .any(|i| i.get(DIRECTIVE).and_then(Value::as_str) == Some("replace"));
+    let replace = patch.iter().any(|i| i.get(DIRECTIVE).and_then(Value::as_str) == Some("replace"));
     let server_order = original.clone();
     let mut result = if replace { Vec::new() } else { original };
     let mut patched_items: Vec<Value> = Vec::new();
@@ -152,9 +164,7 @@ fn merge_list(original: Vec<Value>, patch: &[Value], schema: &Node<'_>, order: O
                 if pm.get(DIRECTIVE).and_then(Value::as_str) == Some("replace") && pm.len() == 1 {
                     continue;
                 }
-                let kv = pm
-                    .get(key)
-                    .ok_or_else(|| format!("map: {} does not contain declared merge key: {key}", p))?;
+                let kv = pm.get(key).ok_or_else(|| format!("map: {} does not contain declared merge key: {key}", p))?;
                 let pos = result.iter().position(|o| key_of(o, key) == Some(kv));
                 if pm.get(DIRECTIVE).and_then(Value::as_str) == Some("delete") {
                     result.retain(|o| key_of(o, key) != Some(kv));
@@ -187,9 +197,8 @@ fn merge_list(original: Vec<Value>, patch: &[Value], schema: &Node<'_>, order: O
     match order {
         Some(order) => {
             let key = merge_key;
-            let (in_patch, server_only): (Vec<Value>, Vec<Value>) = result
-                .into_iter()
-                .partition(|i| order_index(order, i, key).is_some());
+            let (in_patch, server_only): (Vec<Value>, Vec<Value>) =
+                result.into_iter().partition(|i| order_index(order, i, key).is_some());
             normalize_order(in_patch, server_only, order, key, &server_order)
         }
         None => Ok(result),
@@ -215,7 +224,13 @@ fn server_index(server: &[Value], item: &Value, key: Option<&str>) -> Option<usi
 
 /// Orders the items named by `$setElementOrder` as listed, interleaving the items only the server
 /// has by their original positions (apimachinery `normalizeElementOrder` / `mergeSortedSlice`).
-fn normalize_order(mut in_patch: Vec<Value>, mut server_only: Vec<Value>, order: &Value, key: Option<&str>, server: &[Value]) -> Result<Vec<Value>, String> {
+fn normalize_order(
+    mut in_patch: Vec<Value>,
+    mut server_only: Vec<Value>,
+    order: &Value,
+    key: Option<&str>,
+    server: &[Value],
+) -> Result<Vec<Value>, String> {
     if !order.is_array() {
         return Err("$setElementOrder must be a list".into());
     }
@@ -272,7 +287,8 @@ mod tests {
                 {"key":"alibabacloud.com/external","operator":"NotIn","values":["true"]}]}]}}}}}}});
         let out = apply(&calico(), &patch, ds_schema()).unwrap();
         assert_eq!(
-            out["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"],
+            out["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
+                ["requiredDuringSchedulingIgnoredDuringExecution"],
             json!({"nodeSelectorTerms":[{"matchExpressions":[
                 {"key":"alibabacloud.com/external","operator":"NotIn","values":["true"]}]}]})
         );
@@ -320,7 +336,7 @@ mod tests {
                                         "labels":{"$retainKeys":["y","z"],"z":"3"}},
                            "spec":{"template":{"spec":{"nodeSelector":{"$patch":"replace","c":"d"}}}}});
         let out = apply(&orig, &patch, ds_schema()).unwrap();
-        assert_eq!(out["metadata"]["finalizers"], json!(["b","c"]));
+        assert_eq!(out["metadata"]["finalizers"], json!(["b", "c"]));
         assert_eq!(out["metadata"]["labels"], json!({"y":"2","z":"3"}));
         assert_eq!(out["spec"]["template"]["spec"]["nodeSelector"], json!({"c":"d"}));
     }
