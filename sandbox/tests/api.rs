@@ -380,3 +380,27 @@ fn store_changes_are_visible_over_http() {
     let (_, ds) = req(&sb, "GET", "/apis/apps/v1/namespaces/kube-system/daemonsets/terway-eniip", None);
     assert_eq!(ds["status"]["desiredNumberScheduled"], json!(3), "DaemonSet status follows node labels");
 }
+
+// Extra listeners (the cloud APIs) share the in-process store and serve with the sandbox CA.
+#[test]
+fn extra_listener_shares_the_store() {
+    use axum::routing::get;
+    let dir = tempfile::tempdir().unwrap();
+    let opts =
+        hybrid_sandbox::SandboxOptions::for_test(dir.path(), Scenario::Bgp).listener("probe", 0, true, |shared| {
+            let store = shared.store.clone();
+            axum::Router::new().route(
+                "/nodes",
+                get(move || async move {
+                    let n =
+                        store.list(&hybrid_sandbox::kube::ResourceRef::nodes(), None, None, None).unwrap().items.len();
+                    n.to_string()
+                }),
+            )
+        });
+    let running = hybrid_sandbox::start(opts).unwrap();
+    let url = running.listeners["probe"].clone();
+    let sb = Sandbox { running, dir };
+    let body = sb.http().get(format!("{url}/nodes")).send().unwrap().text().unwrap();
+    assert_eq!(body, "5");
+}
