@@ -103,6 +103,12 @@ pub fn cloud_node(name: &str, ip: &str, region: &str, zone: &str, instance_id: &
     )
 }
 
+/// The unrelated required node-affinity term the seeded calico-node already has.
+fn calico_affinity() -> Value {
+    json!({"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[
+        {"matchExpressions":[{"key":"kubernetes.io/os","operator":"In","values":["linux"]}]}]}}})
+}
+
 fn calico_node_ds(namespace: &str) -> Value {
     json!({"apiVersion":"apps/v1","kind":"DaemonSet",
       "metadata":{"name":"calico-node","namespace": namespace,"labels":{"k8s-app":"calico-node"}},
@@ -110,8 +116,7 @@ fn calico_node_ds(namespace: &str) -> Value {
         "updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"maxUnavailable":1}},
         "template":{"metadata":{"labels":{"k8s-app":"calico-node"}},
           "spec":{"nodeSelector":{"kubernetes.io/os":"linux"},"hostNetwork":true,
-            "affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[
-              {"matchExpressions":[{"key":"kubernetes.io/os","operator":"In","values":["linux"]}]}]}}},
+            "affinity": calico_affinity(),
             "tolerations":[{"effect":"NoSchedule","operator":"Exists"},{"key":"CriticalAddonsOnly","operator":"Exists"},
                            {"effect":"NoExecute","operator":"Exists"}],
             "serviceAccountName":"calico-node","terminationGracePeriodSeconds":0,"priorityClassName":"system-node-critical",
@@ -321,7 +326,8 @@ pub fn seed(store: &Store, scenario: Scenario) -> Result<()> {
                 None,
                 json!({"apiVersion":"operator.tigera.io/v1","kind":"Installation","metadata":{"name":"default"},
                        "spec":{"variant":"Calico","calicoNetwork":{"bgp":"Enabled",
-                         "ipPools":[{"cidr":"10.244.0.0/16","encapsulation":"None","natOutgoing":"Enabled","blockSize":26}]}}}),
+                         "ipPools":[{"cidr":"10.244.0.0/16","encapsulation":"None","natOutgoing":"Enabled","blockSize":26}]},
+                         "calicoNodeDaemonSet":{"spec":{"template":{"spec":{"affinity": calico_affinity()}}}}}}),
                 INSTALLER,
             )?;
             let mut ds = calico_node_ds("calico-system");
@@ -405,5 +411,41 @@ mod tests {
         let o = Store::new();
         seed(&o, Scenario::BgpOperator).unwrap();
         assert!(o.get(&ResourceRef::daemonsets(), Some("calico-system"), "calico-node").is_ok());
+    }
+
+    // tigera operator docs ("Installation" reference, calicoNodeDaemonSet): the operator owns the
+    // DaemonSet, so a direct edit is reverted and an Installation edit is rolled out.
+    #[test]
+    fn operator_reverts_direct_edits_and_follows_installation() {
+        use crate::kube::store::{PatchKind, WriteOptions};
+        let s = Store::new();
+        seed(&s, Scenario::BgpOperator).unwrap();
+        let ds_ref = ResourceRef::daemonsets();
+        let aff = "/spec/template/spec/affinity";
+        let edit = json!([{"op":"remove","path": aff}]);
+        s.patch(
+            &ds_ref,
+            Some("calico-system"),
+            "calico-node",
+            PatchKind::Json,
+            &edit,
+            &WriteOptions::manager("kubectl-patch"),
+        )
+        .unwrap();
+        let ds = s.get(&ds_ref, Some("calico-system"), "calico-node").unwrap();
+        assert_eq!(ds["spec"]["template"]["spec"]["affinity"], calico_affinity(), "reverted");
+        let inst_ref = ResourceRef::new("operator.tigera.io", "v1", "installations");
+        let term =
+            json!({"matchExpressions":[{"key":"alibabacloud.com/external","operator":"NotIn","values":["true"]}]});
+        let patch = json!({"spec":{"calicoNodeDaemonSet":{"spec":{"template":{"spec":{"affinity":{"nodeAffinity":{
+            "requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[term]}}}}}}}}});
+        s.patch(&inst_ref, None, "default", PatchKind::Merge, &patch, &WriteOptions::manager("tf")).unwrap();
+        let ds = s.get(&ds_ref, Some("calico-system"), "calico-node").unwrap();
+        assert_eq!(
+            ds["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
+                ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"],
+            json!([term])
+        );
+        assert_eq!(ds["status"]["desiredNumberScheduled"], json!(3));
     }
 }

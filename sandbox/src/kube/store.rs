@@ -930,6 +930,11 @@ impl Inner {
 
     /// Effects of a write on other objects: CRDs change what is served; nodes change DaemonSet status.
     fn after_write(&mut self, info: &ResourceInfo) -> Result<(), ApiError> {
+        let tigera = (info.group == "operator.tigera.io" && info.resource == "installations")
+            || (info.is_builtin() && info.kind == "DaemonSet");
+        if tigera {
+            self.tigera_operator()?;
+        }
         if !info.is_builtin() {
             return Ok(());
         }
@@ -962,6 +967,47 @@ impl Inner {
         Ok(())
     }
 }
+
+impl Inner {
+    /// The tigera operator's reconciliation of `calico-system/calico-node` node affinity: the DaemonSet's
+    /// affinity always follows `Installation default`'s `calicoNodeDaemonSet.spec.template.spec.affinity`,
+    /// so direct edits of the DaemonSet are reverted and edits of the Installation are rolled out.
+    fn tigera_operator(&mut self) -> Result<(), ApiError> {
+        let inst_key = ("operator.tigera.io".to_string(), "installations".to_string());
+        let Some(inst) =
+            self.objects.get(&inst_key).and_then(|m| m.get(&(String::new(), "default".to_string()))).cloned()
+        else {
+            return Ok(());
+        };
+        let ds_info = self.resolve(&ResourceRef::daemonsets())?;
+        let Some(ds) = self
+            .objects
+            .get(&gr_key(&ds_info))
+            .and_then(|m| m.get(&("calico-system".to_string(), "calico-node".to_string())))
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let desired = inst["spec"]["calicoNodeDaemonSet"]["spec"]["template"]["spec"]["affinity"].clone();
+        let current = ds["spec"]["template"]["spec"].get("affinity").cloned().unwrap_or(Value::Null);
+        if desired == current {
+            return Ok(());
+        }
+        let mut reconciled = ds.clone();
+        if let Some(spec) = reconciled["spec"]["template"]["spec"].as_object_mut() {
+            if desired.is_null() {
+                spec.remove("affinity");
+            } else {
+                spec.insert("affinity".into(), desired);
+            }
+        }
+        let opts = WriteOptions::manager(TIGERA_OPERATOR);
+        self.update(&ds_info, Some("calico-system"), "calico-node", ds, reconciled, &opts, managed::UPDATE).map(|_| ())
+    }
+}
+
+/// Field manager of the simulated tigera operator.
+pub const TIGERA_OPERATOR: &str = "operator";
 
 fn update_entry(info: &ResourceInfo, opts: &WriteOptions, now: &str) -> Entry {
     Entry {
