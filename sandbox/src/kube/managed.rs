@@ -228,6 +228,8 @@ pub fn apply(
             entries.push(me);
         }
     }
+    // structured-merge-diff drops every manager left without fields, the applier included.
+    entries.retain(|e| !e.set.is_empty());
     Ok(merged)
 }
 
