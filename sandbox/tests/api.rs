@@ -186,8 +186,10 @@ fn unsupported_requests_are_refused() {
     );
     assert_eq!(c, 415);
     assert_eq!(e["message"], json!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"));
-    let (c, _) = call(&sb, "POST", CM, Some("application/vnd.kubernetes.protobuf"), Some(json!({})));
+    let (c, _) = call(&sb, "POST", CM, Some("text/plain"), Some(json!({})));
     assert_eq!(c, 415);
+    let (c, e) = call(&sb, "POST", CM, Some("application/vnd.kubernetes.protobuf"), Some(json!({})));
+    assert_eq!(c, 400, "not a protobuf envelope: {e}");
     let (c, _) = req(&sb, "GET", "/api/v1/namespaces/default/configmaps?watch=true", None);
     assert_eq!(c, 405);
     let (c, _) = req(&sb, "GET", "/api/v1/namespaces/default/widgets", None);

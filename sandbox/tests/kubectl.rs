@@ -251,3 +251,35 @@ fn create_from_file_and_delete_namespace() {
     assert!(r.ok, "{}", r.stderr);
     assert!(!sb.kubectl(&["-n", "demo", "get", "cm", "c"]).ok);
 }
+
+// kubectl's generators send protobuf (k8s.io/apimachinery protobuf serializer): the runbook's
+// `kubectl create secret generic` for the Terway AccessKey works; kinds without a decoder get a 415.
+#[test]
+fn create_generators_over_protobuf() {
+    if !kubectl_available() {
+        return;
+    }
+    let sb = start(Scenario::Bgp);
+    assert!(sb.kubectl(&["create", "namespace", "demo"]).ok);
+    let ns = sb.kubectl_json(&["get", "ns", "demo"]);
+    assert_eq!(ns["spec"]["finalizers"], json!(["kubernetes"]));
+    assert!(ns["metadata"].get("generateName").is_none());
+    let r = sb.kubectl(&[
+        "-n",
+        "kube-system",
+        "create",
+        "secret",
+        "generic",
+        "alibaba-addon-secret",
+        "--from-literal=access-key-id=LTAIexample",
+        "--from-literal=access-key-secret=not-a-real-secret",
+    ]);
+    assert!(r.ok, "{}", r.stderr);
+    let s = sb.kubectl_json(&["-n", "kube-system", "get", "secret", "alibaba-addon-secret"]);
+    assert_eq!(s["type"], json!("Opaque"));
+    assert_eq!(s["data"]["access-key-id"], json!("TFRBSWV4YW1wbGU="));
+    assert!(sb.kubectl(&["-n", "demo", "create", "configmap", "c", "--from-literal=k=v"]).ok);
+    let r = sb.kubectl(&["create", "deployment", "web", "--image=nginx"]);
+    assert!(!r.ok);
+    assert!(r.stderr.contains("the body of the request was in an unknown format"), "{}", r.stderr);
+}

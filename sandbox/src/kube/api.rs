@@ -6,7 +6,7 @@ use crate::kube::selector::{FieldSelector, LabelSelector};
 use crate::kube::status::ApiError;
 use crate::kube::store::{DeleteOptions, PatchKind, Store, WriteOptions};
 use crate::kube::table;
-use crate::kube::{discovery, openapi};
+use crate::kube::{discovery, openapi, protobuf};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
@@ -155,16 +155,30 @@ impl Req {
     }
 }
 
-fn parse_body(req: &Req, yaml: bool) -> Result<Value, ApiError> {
+/// How a request body is encoded.
+#[derive(Clone, Copy, PartialEq)]
+enum BodyFormat {
+    Json,
+    Yaml,
+    Protobuf,
+}
+
+fn parse_body(req: &Req, format: BodyFormat) -> Result<Value, ApiError> {
     if req.body.is_empty() {
         return Err(ApiError::bad_request("the body of the request is empty"));
     }
-    if yaml {
-        serde_yaml::from_slice::<Value>(&req.body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))
-    } else {
-        serde_json::from_slice::<Value>(&req.body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))
+    match format {
+        BodyFormat::Yaml => serde_yaml::from_slice::<Value>(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}"))),
+        BodyFormat::Json => serde_json::from_slice::<Value>(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}"))),
+        BodyFormat::Protobuf => protobuf::decode(&req.body).map_err(|e| match e {
+            // Only Namespace, ConfigMap and Secret are decoded from protobuf; other kinds need JSON or YAML.
+            protobuf::DecodeError::UnsupportedKind(_) => {
+                ApiError::unsupported_media_type("", &["application/json", "application/yaml"])
+            }
+            protobuf::DecodeError::Malformed(m) => ApiError::bad_request(format!("error decoding protobuf: {m}")),
+        }),
     }
 }
 
@@ -326,12 +340,12 @@ impl KubeApi {
                 Ok(self.respond(req, 200, &obj))
             }
             (&Method::POST, None) => {
-                let obj = parse_body(req, self.body_is_yaml(req, &["application/json", "application/yaml", ""])?)?;
+                let obj = parse_body(req, body_format(req)?)?;
                 let created = self.store.create(&r, ns, obj, &opts)?;
                 Ok(self.respond(req, 201, &created))
             }
             (&Method::PUT, Some(name)) => {
-                let obj = parse_body(req, self.body_is_yaml(req, &["application/json", "application/yaml", ""])?)?;
+                let obj = parse_body(req, body_format(req)?)?;
                 let updated = self.store.update(&r, ns, name, obj, &opts)?;
                 Ok(self.respond(req, 200, &updated))
             }
@@ -354,7 +368,7 @@ impl KubeApi {
                         return Err(ApiError::unsupported_media_type(&ct, &accepted));
                     }
                 };
-                let body = parse_body(req, kind == PatchKind::Apply)?;
+                let body = parse_body(req, if kind == PatchKind::Apply { BodyFormat::Yaml } else { BodyFormat::Json })?;
                 let force = match req.q("force") {
                     None => false,
                     Some("true") | Some("1") => true,
@@ -404,13 +418,18 @@ impl KubeApi {
             _ => Err(ApiError::method_not_allowed()),
         }
     }
+}
 
-    fn body_is_yaml(&self, req: &Req, accepted: &[&str]) -> Result<bool, ApiError> {
-        let ct = req.content_type();
-        if !accepted.contains(&ct.as_str()) {
-            return Err(ApiError::unsupported_media_type(&ct, &["application/json", "application/yaml"]));
-        }
-        Ok(ct == "application/yaml")
+/// The encoding of a POST/PUT body from its Content-Type.
+fn body_format(req: &Req) -> Result<BodyFormat, ApiError> {
+    match req.content_type().as_str() {
+        "application/json" | "" => Ok(BodyFormat::Json),
+        "application/yaml" => Ok(BodyFormat::Yaml),
+        "application/vnd.kubernetes.protobuf" => Ok(BodyFormat::Protobuf),
+        _ => Err(ApiError::unsupported_media_type(
+            "",
+            &["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"],
+        )),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod fieldpath;
 pub mod managed;
 pub mod openapi;
 pub mod patch;
+pub mod protobuf;
 pub mod resources;
 pub mod schema;
 pub mod seed;
