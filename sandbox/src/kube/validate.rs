@@ -95,6 +95,21 @@ pub fn decode_check(info: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
     }
     check_string_map(info, &meta["labels"], &format!("{}.metadata.labels", info.kind))?;
     check_string_map(info, &meta["annotations"], &format!("{}.metadata.annotations", info.kind))?;
+    for field in ["spec", "status"] {
+        let v = &obj[field];
+        if !v.is_null() && !v.is_object() {
+            return Err(decode_error(info, &format!("{}.{field}", info.kind), "object", v));
+        }
+    }
+    if matches!(info.kind.as_str(), "DaemonSet" | "Deployment") && info.is_builtin() {
+        for (path, v) in
+            [("spec.template", &obj["spec"]["template"]), ("spec.template.spec", &obj["spec"]["template"]["spec"])]
+        {
+            if !v.is_null() && !v.is_object() {
+                return Err(decode_error(info, &format!("{}.{path}", info.kind), "object", v));
+            }
+        }
+    }
     if info.is_builtin() {
         match info.kind.as_str() {
             "ConfigMap" => {
@@ -291,6 +306,9 @@ mod tests {
     fn configmap_keys_and_types() {
         let cm = info("ConfigMap");
         assert_eq!(decode_check(&cm, &json!({"data":{"a":1}})).unwrap_err().code, 400);
+        let ds = info("DaemonSet");
+        assert_eq!(decode_check(&ds, &json!({"spec":"x"})).unwrap_err().code, 400);
+        assert_eq!(decode_check(&ds, &json!({"spec":{"template":[]}})).unwrap_err().code, 400);
         let e = validate(&cm, &json!({"metadata":{"name":"x"},"data":{"a b":"1"}}), None).unwrap_err();
         assert_eq!(e.causes[0].field.as_deref(), Some("data[a b]"));
     }
