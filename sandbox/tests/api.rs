@@ -170,7 +170,7 @@ fn validation_errors() {
     assert!(e["message"].as_str().unwrap().contains("unknown field \"spec\""));
 }
 
-// API concepts "API verbs" / "Patch": unsupported verbs, media types and watch answer 405/415, never success.
+// API concepts "API verbs" / "Patch": unsupported verbs, media types and subresources answer 405/415/404, never success.
 #[test]
 fn unsupported_requests_are_refused() {
     let sb = start(Scenario::Bgp);
@@ -190,8 +190,8 @@ fn unsupported_requests_are_refused() {
     assert_eq!(c, 415);
     let (c, e) = call(&sb, "POST", CM, Some("application/vnd.kubernetes.protobuf"), Some(json!({})));
     assert_eq!(c, 400, "not a protobuf envelope: {e}");
-    let (c, _) = req(&sb, "GET", "/api/v1/namespaces/default/configmaps?watch=true", None);
-    assert_eq!(c, 405);
+    let (c, _) = req(&sb, "GET", "/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt/status", None);
+    assert_eq!(c, 404, "ConfigMaps have no status subresource");
     let (c, _) = req(&sb, "GET", "/api/v1/namespaces/default/widgets", None);
     assert_eq!(c, 404);
 }
@@ -405,4 +405,33 @@ fn extra_listener_shares_the_store() {
     let sb = Sandbox { running, dir };
     let body = sb.http().get(format!("{url}/nodes")).send().unwrap().text().unwrap();
     assert_eq!(body, "5");
+}
+
+// API concepts "Efficient detection of changes": list, then watch from the list's resourceVersion and
+// receive the later changes as ADDED / MODIFIED / DELETED events, filtered by labelSelector.
+#[test]
+fn watch_streams_changes() {
+    use std::io::{BufRead, BufReader};
+    let sb = start(Scenario::Host);
+    let (_, list) = req(&sb, "GET", CM, None);
+    let rv = list["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let resp = sb
+        .http()
+        .get(sb.url(&format!("{CM}?watch=true&resourceVersion={rv}&labelSelector=app%3Dw&timeoutSeconds=5")))
+        .header("Authorization", sb.bearer())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let mut labelled = cm("w", json!({"k":"1"}));
+    labelled["metadata"]["labels"] = json!({"app":"w"});
+    req(&sb, "POST", CM, Some(cm("ignored", json!({}))));
+    req(&sb, "POST", CM, Some(labelled));
+    call(&sb, "PATCH", &format!("{CM}/w"), Some("application/merge-patch+json"), Some(json!({"data":{"k":"2"}})));
+    req(&sb, "DELETE", &format!("{CM}/w"), None);
+    let events: Vec<Value> =
+        BufReader::new(resp).lines().take(3).map(|l| serde_json::from_str(&l.unwrap()).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds, vec!["ADDED", "MODIFIED", "DELETED"]);
+    assert_eq!(events[1]["object"]["data"]["k"], json!("2"));
+    assert!(events.iter().all(|e| e["object"]["metadata"]["name"] == "w"));
 }

@@ -283,3 +283,15 @@ fn create_generators_over_protobuf() {
     assert!(!r.ok);
     assert!(r.stderr.contains("the body of the request was in an unknown format"), "{}", r.stderr);
 }
+
+// kubectl rollout status watches the DaemonSet (API concepts "Efficient detection of changes").
+#[test]
+fn rollout_status_uses_watch() {
+    if !kubectl_available() {
+        return;
+    }
+    let sb = start(Scenario::Bgp);
+    let r = sb.kubectl(&["-n", "kube-system", "rollout", "status", "ds/calico-node", "--timeout=20s"]);
+    assert!(r.ok, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), "daemon set \"calico-node\" successfully rolled out");
+}

@@ -6,6 +6,7 @@ use crate::kube::selector::{FieldSelector, LabelSelector};
 use crate::kube::status::ApiError;
 use crate::kube::store::{DeleteOptions, PatchKind, Store, WriteOptions};
 use crate::kube::table;
+use crate::kube::watch::Event;
 use crate::kube::{discovery, openapi, protobuf};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -294,9 +295,10 @@ impl KubeApi {
             Some(_) => return Err(ApiError::no_such_resource()),
         }
         if matches!(req.q("watch"), Some("true") | Some("1")) {
-            let mut e = ApiError::method_not_allowed();
-            e.message = "the server does not allow this method on the requested resource (watch is not implemented by hybrid-sandbox)".into();
-            return Err(e);
+            if req.method != Method::GET || t.subresource.is_some() {
+                return Err(ApiError::method_not_allowed());
+            }
+            return self.watch(req, &t);
         }
         let ns = t.namespace.as_deref();
         let opts = WriteOptions {
@@ -417,6 +419,99 @@ impl KubeApi {
             }
             _ => Err(ApiError::method_not_allowed()),
         }
+    }
+}
+
+impl KubeApi {
+    /// `?watch=true`: a stream of `{"type": ..., "object": ...}` lines (API concepts, "Watch"), as
+    /// Tables when the client asks for them (kubectl get -w), ending after `timeoutSeconds`.
+    fn watch(&self, req: &Req, t: &Target) -> Result<Response, ApiError> {
+        let r = ResourceRef::new(&t.info.group, &t.info.version, &t.info.resource);
+        let labels = req.q("labelSelector").map(LabelSelector::parse).transpose()?;
+        let fields = req.q("fieldSelector").map(FieldSelector::parse).transpose()?;
+        let since = match req.q("resourceVersion") {
+            None | Some("") | Some("0") => None,
+            Some(v) => {
+                Some(v.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {v}")))?)
+            }
+        };
+        let timeout = req.q("timeoutSeconds").and_then(|s| s.parse::<u64>().ok()).unwrap_or(1800);
+        let table = req.wants_table().then(|| req.q("includeObject").unwrap_or("Metadata").to_string());
+        let (info, backlog, mut rx, expired) = match self.store.watch(&r, since) {
+            Ok((info, backlog, rx)) => (info, backlog, Some(rx), None),
+            Err(e) if e.code == 410 => (t.info.clone(), Vec::new(), None, Some(e)),
+            Err(e) => return Err(e),
+        };
+        let ns = t.namespace.clone();
+        let name = t.name.clone();
+        let wanted = move |e: &Event| {
+            e.group == info.group
+                && e.resource == info.resource
+                && ns.as_ref().is_none_or(|n| *n == e.namespace)
+                && name.as_ref().is_none_or(|n| e.object["metadata"]["name"].as_str() == Some(n))
+                && labels.as_ref().is_none_or(|l| l.matches(e.object["metadata"]["labels"].as_object()))
+                && fields.as_ref().is_none_or(|f| f.matches(&e.object))
+        };
+        let info = t.info.clone();
+        let (tx, out) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(64);
+        tokio::spawn(async move {
+            let mut columns_sent = false;
+            let mut encode = |e: &Event| -> Bytes {
+                let mut obj = e.object.clone();
+                obj["apiVersion"] = json!(info.api_version());
+                let object = match &table {
+                    Some(include) => {
+                        let rv = obj["metadata"]["resourceVersion"].as_str().unwrap_or_default().to_string();
+                        let mut tbl = table::to_table(&info, &[obj], include, &rv);
+                        if columns_sent {
+                            tbl["columnDefinitions"] = json!([]);
+                        }
+                        columns_sent = true;
+                        tbl
+                    }
+                    None => obj,
+                };
+                let mut line = serde_json::to_vec(&json!({"type": e.kind, "object": object})).unwrap_or_default();
+                line.push(b'\n');
+                Bytes::from(line)
+            };
+            if let Some(e) = expired {
+                let line = json!({"type": "ERROR", "object": e.to_status()});
+                let _ = tx.send(Ok(Bytes::from(format!("{line}\n")))).await;
+                return;
+            }
+            for e in backlog.iter().filter(|e| wanted(e)) {
+                if tx.send(Ok(encode(e))).await.is_err() {
+                    return;
+                }
+            }
+            let Some(rx) = rx.as_mut() else { return };
+            let deadline = tokio::time::sleep(std::time::Duration::from_secs(timeout));
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    _ = &mut deadline => break,
+                    _ = tx.closed() => break,
+                    got = rx.recv() => match got {
+                        Ok(e) if wanted(&e) => {
+                            if tx.send(Ok(encode(&e))).await.is_err() {
+                                break;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                            let e = ApiError::new(410, "Expired", "the watch fell behind; start a new one");
+                            let line = json!({"type": "ERROR", "object": e.to_status()});
+                            let _ = tx.send(Ok(Bytes::from(format!("{line}\n")))).await;
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+        });
+        let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(out));
+        Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
     }
 }
 

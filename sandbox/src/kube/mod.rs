@@ -18,6 +18,7 @@ pub mod store;
 pub mod strict;
 pub mod table;
 pub mod validate;
+pub mod watch;
 
 pub use resources::ResourceRef;
 pub use status::ApiError;

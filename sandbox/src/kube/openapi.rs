@@ -75,7 +75,7 @@ pub fn group_version(resources: &[ResourceInfo], group: &str, version: &str) -> 
         };
         paths.insert(
             coll.clone(),
-            json!({"get": operation("list", &gvk, &["labelSelector", "fieldSelector", "limit", "continue", "resourceVersion"]),
+            json!({"get": operation("list", &gvk, &["labelSelector", "fieldSelector", "limit", "continue", "resourceVersion", "timeoutSeconds", "watch"]),
                    "post": operation("post", &gvk, &write),
                    "delete": operation("deletecollection", &gvk, &["labelSelector", "fieldSelector", "dryRun"])}),
         );

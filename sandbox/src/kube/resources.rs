@@ -2,9 +2,8 @@
 
 use serde_json::Value;
 
-/// The verbs advertised in discovery for every served resource (the sandbox implements all of them
-/// except `watch`, which answers 405).
-pub const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update"];
+/// The verbs advertised in discovery for every served resource.
+pub const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
 /// A column of the server-side table (`additionalPrinterColumns` for CRDs).
 #[derive(Debug, Clone, PartialEq)]

@@ -13,10 +13,12 @@ use crate::kube::resources::{self, ResourceInfo, ResourceRef};
 use crate::kube::schema::{self, Node};
 use crate::kube::selector::{node_matches_pod_spec, FieldSelector, LabelSelector};
 use crate::kube::status::{field_required, ApiError};
+use crate::kube::watch::{Event, EventLog};
 use crate::kube::{strict, validate};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use tokio::sync::broadcast;
 
 /// How a write is attributed and whether it is persisted.
 #[derive(Debug, Clone, Default)]
@@ -95,6 +97,7 @@ struct Inner {
     builtins: Vec<ResourceInfo>,
     custom: Vec<ResourceInfo>,
     objects: BTreeMap<Key, BTreeMap<Key, Value>>,
+    events: EventLog,
 }
 
 /// The Kubernetes object store. Cheap to share behind an `Arc`; every method is atomic.
@@ -181,6 +184,7 @@ impl Store {
                 builtins: resources::builtins(),
                 custom: Vec::new(),
                 objects: BTreeMap::new(),
+                events: EventLog::default(),
             }),
         }
     }
@@ -316,6 +320,41 @@ impl Store {
         })
     }
 
+    /// Starts a watch: the events to replay (all current objects as `ADDED` when `since` is `None`, the
+    /// history after `since` otherwise) and a receiver of later events of any resource. `410 Expired`
+    /// when `since` is older than the history.
+    pub fn watch(
+        &self,
+        r: &ResourceRef,
+        since: Option<u64>,
+    ) -> Result<(ResourceInfo, Vec<Event>, broadcast::Receiver<Event>), ApiError> {
+        let inner = self.lock();
+        let info = inner.resolve(r)?;
+        let rx = inner.events.subscribe();
+        let backlog = match since {
+            None => inner
+                .objects
+                .get(&gr_key(&info))
+                .into_iter()
+                .flat_map(|m| m.values())
+                .map(|o| Event {
+                    kind: "ADDED",
+                    rv: inner.rv,
+                    group: info.group.clone(),
+                    resource: info.resource.clone(),
+                    namespace: meta(o)["namespace"].as_str().unwrap_or_default().to_string(),
+                    object: o.clone(),
+                })
+                .collect(),
+            Some(rv) => inner.events.since(rv, inner.rv).ok_or_else(|| {
+                let mut e = ApiError::new(410, "Expired", format!("too old resource version: {rv} ({})", inner.rv));
+                e.empty_details = false;
+                e
+            })?,
+        };
+        Ok((info, backlog, rx))
+    }
+
     /// Sets (`Some`) or removes (`None`) labels on a Node, as `kubectl label node` would.
     pub fn set_node_labels(
         &self,
@@ -369,7 +408,15 @@ impl Inner {
         let ns = meta(&obj)["namespace"].as_str().map(str::to_string);
         let name = meta(&obj)["name"].as_str().unwrap_or_default().to_string();
         let key = obj_key(info, ns.as_deref(), &name);
-        self.objects.entry(gr_key(info)).or_default().insert(key, obj);
+        let previous = self.objects.entry(gr_key(info)).or_default().insert(key, obj.clone());
+        self.emit(info, if previous.is_some() { "MODIFIED" } else { "ADDED" }, obj);
+    }
+
+    fn emit(&mut self, info: &ResourceInfo, kind: &'static str, object: Value) {
+        let namespace = meta(&object)["namespace"].as_str().unwrap_or_default().to_string();
+        let e =
+            Event { kind, rv: self.rv, group: info.group.clone(), resource: info.resource.clone(), namespace, object };
+        self.events.emit(e);
     }
 
     fn check_namespace(&self, info: &ResourceInfo, ns: Option<&str>) -> Result<String, ApiError> {
@@ -791,8 +838,11 @@ impl Inner {
     fn remove(&mut self, info: &ResourceInfo, obj: &Value) {
         let ns = meta(obj)["namespace"].as_str().map(str::to_string);
         let name = meta(obj)["name"].as_str().unwrap_or_default().to_string();
-        if let Some(m) = self.objects.get_mut(&gr_key(info)) {
-            m.remove(&obj_key(info, ns.as_deref(), &name));
+        let removed = self.objects.get_mut(&gr_key(info)).and_then(|m| m.remove(&obj_key(info, ns.as_deref(), &name)));
+        if removed.is_some() {
+            let mut gone = obj.clone();
+            meta_mut(&mut gone).insert("resourceVersion".into(), json!(self.rv.to_string()));
+            self.emit(info, "DELETED", gone);
         }
     }
 
@@ -859,14 +909,35 @@ impl Inner {
             let namespaced: Vec<ResourceInfo> =
                 self.builtins.iter().chain(self.custom.iter()).filter(|r| r.namespaced).cloned().collect();
             for r in namespaced {
-                if let Some(m) = self.objects.get_mut(&gr_key(&r)) {
-                    m.retain(|(ons, _), _| ons != name);
+                let contents: Vec<Value> = self
+                    .objects
+                    .get(&gr_key(&r))
+                    .into_iter()
+                    .flat_map(|m| m.iter())
+                    .filter(|((ons, _), _)| ons == name)
+                    .map(|(_, o)| o.clone())
+                    .collect();
+                for o in contents {
+                    self.remove(&r, &o);
                 }
             }
         }
         if info.is_builtin() && info.kind == "CustomResourceDefinition" {
             let group = obj["spec"]["group"].as_str().unwrap_or_default().to_string();
             let plural = obj["spec"]["names"]["plural"].as_str().unwrap_or_default().to_string();
+            let served: Vec<ResourceInfo> =
+                self.custom.iter().filter(|r| r.group == group && r.resource == plural).cloned().collect();
+            let objects: Vec<Value> = self
+                .objects
+                .get(&(group.clone(), plural.clone()))
+                .into_iter()
+                .flat_map(|m| m.values().cloned())
+                .collect();
+            if let Some(info) = served.first() {
+                for o in objects {
+                    self.remove(info, &o);
+                }
+            }
             self.objects.remove(&(group, plural));
         }
         self.after_write(info)?;
