@@ -10,6 +10,7 @@
 // path here is hot enough for its size to matter.
 #![allow(clippy::result_large_err)]
 
+pub mod cloud;
 pub mod faults;
 pub mod files;
 pub mod https;
