@@ -70,9 +70,15 @@ fn options(args: &[String]) -> Result<SandboxOptions> {
 
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{}\n", hybrid_sandbox::cloud::cli::USAGE);
+    }
+    let (cloud_opts, args) = hybrid_sandbox::cloud::cli::split_args(&args)?;
     let opts = options(&args)?;
     let dir = opts.dir.clone().context("--dir is required")?;
+    let (opts, cloud) = hybrid_sandbox::cloud::mount(opts, cloud_opts);
     let running = hybrid_sandbox::start(opts)?;
+    hybrid_sandbox::cloud::write_env(&running, &cloud)?;
     let pid_file = dir.join("sandbox.pid");
     std::fs::write(&pid_file, format!("{}\n", std::process::id()))
         .with_context(|| format!("writing {}", pid_file.display()))?;
