@@ -22,10 +22,8 @@ struct Fixture {
 impl Fixture {
     fn start(task_delay_ms: u64) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let opts = CloudOptions {
-            faults: CloudFaultConfig { task_delay_ms, ..Default::default() },
-            ..Default::default()
-        };
+        let opts =
+            CloudOptions { faults: CloudFaultConfig { task_delay_ms, ..Default::default() }, ..Default::default() };
         let (opts, handle) = cloud::mount(SandboxOptions::for_test(dir.path(), Scenario::Bgp), opts);
         let sandbox = hybrid_sandbox::start(opts).unwrap();
         cloud::write_env(&sandbox, &handle).unwrap();
@@ -75,8 +73,11 @@ fn rpc_errors_have_the_rpc_shape_and_roa_errors_the_roa_shape() {
     assert_eq!(r.headers["x-acs-request-id"].to_str().unwrap(), r.body["RequestId"]);
     let r = f.root.roa("GET", "/clusters/c-missing", "DescribeClusterDetail", &[], None);
     assert_eq!(r.status, 404);
-    assert_eq!(r.body, json!({"code": "ErrorClusterNotFound", "message": "cluster c-missing not found",
-                              "requestId": r.body["requestId"]}));
+    assert_eq!(
+        r.body,
+        json!({"code": "ErrorClusterNotFound", "message": "cluster c-missing not found",
+                              "requestId": r.body["requestId"]})
+    );
     let r = f.root.rpc(RAM, "NoSuchAction", &[]);
     assert_eq!((r.status, code(&r)), (404, "InvalidAction.NotFound"));
     let r = f.root.rpc("2099-01-01", "GetUser", &[]);
@@ -128,7 +129,8 @@ fn tampered_requests_fail_signature_verification() {
     p.headers.retain(|(k, _)| k != "authorization");
     check(&p, 400, "IncompleteSignature");
     let mut p = f.root.prepare_rpc(RAM, "GetUser", &[("UserName", "u")]);
-    let auth = p.headers.iter().find(|(k, _)| k == "authorization").unwrap().1.replace("ACS3-HMAC-SHA256", "ACS3-HMAC-SM3");
+    let auth =
+        p.headers.iter().find(|(k, _)| k == "authorization").unwrap().1.replace("ACS3-HMAC-SHA256", "ACS3-HMAC-SM3");
     p.header("authorization", &auth);
     check(&p, 400, "IncompleteSignature");
     // Wrong secret, unknown key.
@@ -139,10 +141,20 @@ fn tampered_requests_fail_signature_verification() {
     let r = unknown.rpc(RAM, "GetUser", &[("UserName", "u")]);
     assert_eq!((r.status, code(&r)), (404, "InvalidAccessKeyId.NotFound"));
     // A stale date and a replayed nonce.
-    let stale = sign(&f.root.host, &f.root.creds, Signing {
-        method: "POST", path: "/", query: &[("UserName", "u")], action: "GetUser", version: RAM, body: None,
-        date: Some("2020-01-01T00:00:00Z".into()), nonce: None,
-    });
+    let stale = sign(
+        &f.root.host,
+        &f.root.creds,
+        Signing {
+            method: "POST",
+            path: "/",
+            query: &[("UserName", "u")],
+            action: "GetUser",
+            version: RAM,
+            body: None,
+            date: Some("2020-01-01T00:00:00Z".into()),
+            nonce: None,
+        },
+    );
     check(&stale, 400, "InvalidTimeStamp.Expired");
     let p = f.root.prepare_rpc(RAM, "GetUser", &[("UserName", "u")]);
     check(&p, 404, "EntityNotExist.User");
@@ -153,17 +165,37 @@ fn tampered_requests_fail_signature_verification() {
 fn form_bodies_and_get_requests_carry_rpc_parameters() {
     let f = Fixture::start(100);
     let form = b"UserName=form-user&DisplayName=from+a+form".to_vec();
-    let p = sign(&f.root.host, &f.root.creds, Signing {
-        method: "POST", path: "/", query: &[], action: "CreateUser", version: RAM,
-        body: Some(("application/x-www-form-urlencoded", form)), date: None, nonce: None,
-    });
+    let p = sign(
+        &f.root.host,
+        &f.root.creds,
+        Signing {
+            method: "POST",
+            path: "/",
+            query: &[],
+            action: "CreateUser",
+            version: RAM,
+            body: Some(("application/x-www-form-urlencoded", form)),
+            date: None,
+            nonce: None,
+        },
+    );
     let r = send(&f.base, &p).unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["User"]["DisplayName"], "from a form");
-    let p = sign(&f.root.host, &f.root.creds, Signing {
-        method: "GET", path: "/", query: &[("UserName", "form-user")], action: "GetUser", version: RAM,
-        body: None, date: None, nonce: None,
-    });
+    let p = sign(
+        &f.root.host,
+        &f.root.creds,
+        Signing {
+            method: "GET",
+            path: "/",
+            query: &[("UserName", "form-user")],
+            action: "GetUser",
+            version: RAM,
+            body: None,
+            date: None,
+            nonce: None,
+        },
+    );
     assert_eq!(send(&f.base, &p).unwrap().body["User"]["UserName"], "form-user");
 }
 
@@ -178,7 +210,8 @@ fn keys_created_through_ram_sign_requests_while_active() {
     assert_eq!(vsw.status, 200, "{}", vsw.body);
     assert_eq!(vsw.body["TotalCount"], 3);
     let set = |status: &str| {
-        let r = f.root.rpc(RAM, "UpdateAccessKey", &[("UserName", "terway"), ("UserAccessKeyId", id), ("Status", status)]);
+        let r =
+            f.root.rpc(RAM, "UpdateAccessKey", &[("UserName", "terway"), ("UserAccessKeyId", id), ("Status", status)]);
         assert_eq!(r.status, 200, "{}", r.body);
     };
     set("Inactive");
@@ -217,7 +250,10 @@ fn ambiguous_failures_make_the_change_and_lose_the_response() {
     let r = f.root.rpc(RAM, "CreateUser", &[("UserName", "a1")]);
     assert_eq!((r.status, code(&r)), (503, "ServiceUnavailable"));
     assert_eq!(f.root.rpc(RAM, "GetUser", &[("UserName", "a1")]).status, 200, "the change was made");
-    assert!(send(&f.base, &f.root.prepare_rpc(RAM, "CreateUser", &[("UserName", "a2")])).is_err(), "connection dropped");
+    assert!(
+        send(&f.base, &f.root.prepare_rpc(RAM, "CreateUser", &[("UserName", "a2")])).is_err(),
+        "connection dropped"
+    );
     assert_eq!(f.root.rpc(RAM, "GetUser", &[("UserName", "a2")]).status, 200, "the change was made");
     assert!(send(&f.base, &f.root.prepare_rpc(RAM, "CreateUser", &[("UserName", "a3")])).is_err());
     assert_eq!(f.root.rpc(RAM, "GetUser", &[("UserName", "a3")]).status, 404, "a plain drop changes nothing");
@@ -301,18 +337,22 @@ fn addon_tasks_finish_on_their_own_and_change_the_cluster() {
     // An injected task failure leaves the old version in place.
     f.faults(json!({"task_failure_rate": 1.0}));
     let body = json!([{"component_name": "terway-eniip", "next_version": "v1.17.5"}]);
-    let up = f.root.roa("POST", &format!("/clusters/{cid}/components/upgrade"), "UpgradeClusterAddons", &[], Some(&body));
+    let up =
+        f.root.roa("POST", &format!("/clusters/{cid}/components/upgrade"), "UpgradeClusterAddons", &[], Some(&body));
     assert_eq!(up.status, 200, "{}", up.body);
     let t = f.root.wait_task(up.body["task_id"].as_str().unwrap());
     assert_eq!(t["state"], "failed");
     assert_eq!(t["error"]["code"], "AddonTaskFailed");
     let down = json!([{"component_name": "terway-eniip", "next_version": "v1.13.4"}]);
-    let r = f.root.roa("POST", &format!("/clusters/{cid}/components/upgrade"), "UpgradeClusterAddons", &[], Some(&down));
+    let r =
+        f.root.roa("POST", &format!("/clusters/{cid}/components/upgrade"), "UpgradeClusterAddons", &[], Some(&down));
     assert_eq!(code(&r), "InvalidParameter", "no downgrades");
     f.faults(json!({"task_failure_rate": 0.0}));
     let un = json!([{"name": "terway-eniip"}]);
-    let r = f.root.roa("POST", &format!("/clusters/{cid}/components/uninstall"), "UnInstallClusterAddons", &[], Some(&un));
-    let r2 = f.root.roa("POST", &format!("/clusters/{cid}/components/uninstall"), "UnInstallClusterAddons", &[], Some(&un));
+    let r =
+        f.root.roa("POST", &format!("/clusters/{cid}/components/uninstall"), "UnInstallClusterAddons", &[], Some(&un));
+    let r2 =
+        f.root.roa("POST", &format!("/clusters/{cid}/components/uninstall"), "UnInstallClusterAddons", &[], Some(&un));
     assert_eq!((r2.status, code(&r2)), (400, "ErrorClusterState"), "one task per addon at a time");
     assert_eq!(f.root.wait_task(r.body["task_id"].as_str().unwrap())["state"], "success");
     assert!(terway_ds(&f).is_none(), "uninstalling removes the DaemonSet");
@@ -332,13 +372,16 @@ fn node_pool_labels_reach_nodes_only_with_update_nodes() {
     assert_eq!(node["metadata"]["labels"]["alibabacloud.com/nodepool-id"], pool.as_str(), "seeded into its pool");
     let labels = || f.sandbox.store.get(&ResourceRef::nodes(), None, &name).unwrap()["metadata"]["labels"].clone();
     let modify = |body: Value| {
-        let r = f.root.roa("PUT", &format!("/clusters/{cid}/nodepools/{pool}"), "ModifyClusterNodePool", &[], Some(&body));
+        let r =
+            f.root.roa("PUT", &format!("/clusters/{cid}/nodepools/{pool}"), "ModifyClusterNodePool", &[], Some(&body));
         assert_eq!(r.status, 200, "{}", r.body);
         f.root.wait_task(r.body["task_id"].as_str().unwrap())
     };
     modify(json!({"kubernetes_config": {"labels": [{"key": "team", "value": "a"}]}}));
     assert!(labels().get("team").is_none(), "without update_nodes only new nodes would get the label");
-    modify(json!({"kubernetes_config": {"labels": [{"key": "team", "value": "b"}, {"key": "tier", "value": "x"}]}, "update_nodes": true}));
+    modify(
+        json!({"kubernetes_config": {"labels": [{"key": "team", "value": "b"}, {"key": "tier", "value": "x"}]}, "update_nodes": true}),
+    );
     assert_eq!((labels()["team"].clone(), labels()["tier"].clone()), (json!("b"), json!("x")));
     modify(json!({"kubernetes_config": {"labels": [{"key": "tier", "value": "y"}]}, "update_nodes": true}));
     assert!(labels().get("team").is_none(), "keys dropped from the pool leave its nodes");
@@ -372,7 +415,8 @@ fn admin_endpoints_need_the_token_and_state_has_no_secrets() {
 fn sandbox_env_has_credentials_endpoints_and_seeded_ids() {
     let f = Fixture::start(50);
     let env = f.env();
-    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("{k} missing"));
+    let get =
+        |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("{k} missing"));
     assert_eq!(get("ALIBABA_CLOUD_REGION"), "cn-hangzhou");
     for svc in ["RAM", "CS", "VPC", "ECS"] {
         assert_eq!(get(&format!("HYBRID_ENDPOINT_{svc}")), f.base);
@@ -387,8 +431,12 @@ fn sandbox_env_has_credentials_endpoints_and_seeded_ids() {
     assert_eq!(vsw.as_object().unwrap().keys().collect::<Vec<_>>(), ["cn-hangzhou-h", "cn-hangzhou-i"]);
     let pools: Vec<String> = serde_json::from_str(&get("TF_VAR_node_pool_ids")).unwrap();
     let listed = client.roa("GET", &format!("/clusters/{cid}/nodepools"), "DescribeClusterNodePools", &[], None);
-    let ids: Vec<&str> =
-        listed.body["nodepools"].as_array().unwrap().iter().map(|p| p["nodepool_info"]["nodepool_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = listed.body["nodepools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["nodepool_info"]["nodepool_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, pools);
     assert!(get("TF_VAR_security_group_id").starts_with("sg-"));
     let _ = CS;

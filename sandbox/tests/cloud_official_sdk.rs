@@ -93,10 +93,8 @@ fn official_python_sdks_call_every_operation() {
         Err(e) => panic!("the pinned SDKs could not be installed (CI is set, so this fails):\n{e}"),
     };
     let dir = tempfile::tempdir().unwrap();
-    let cloud_opts = CloudOptions {
-        faults: CloudFaultConfig { task_delay_ms: 200, ..Default::default() },
-        ..Default::default()
-    };
+    let cloud_opts =
+        CloudOptions { faults: CloudFaultConfig { task_delay_ms: 200, ..Default::default() }, ..Default::default() };
     let (opts, handle) = cloud::mount(SandboxOptions::for_test(dir.path(), Scenario::Bgp), cloud_opts);
     let sandbox = hybrid_sandbox::start(opts).unwrap();
     cloud::write_env(&sandbox, &handle).unwrap();

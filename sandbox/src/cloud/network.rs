@@ -150,7 +150,7 @@ impl NetworkState {
             .filter(|_| region_ok)
             .filter(|g| p.get("VpcId").is_none_or(|x| x.is_empty() || x == g.vpc_id))
             .filter(|g| p.get("SecurityGroupId").is_none_or(|x| x.is_empty() || x == g.id))
-            .filter(|g| ids.as_ref().is_none_or(|l| l.iter().any(|i| *i == g.id)))
+            .filter(|g| ids.as_ref().is_none_or(|l| l.contains(&g.id)))
             .filter(|g| p.get("SecurityGroupName").is_none_or(|x| x.is_empty() || x == g.name))
             .collect();
         let total = matching.len();
@@ -180,7 +180,7 @@ impl NetworkState {
     }
 }
 
-fn page_of<'a, T>(items: &'a [T], page: u64, size: u64) -> &'a [T] {
+fn page_of<T>(items: &[T], page: u64, size: u64) -> &[T] {
     let start = ((page - 1) * size).min(items.len() as u64) as usize;
     let end = (start as u64 + size).min(items.len() as u64) as usize;
     &items[start..end]

@@ -320,7 +320,8 @@ impl RamState {
             ));
         }
         let email = p.get("Email").unwrap_or("").to_string();
-        if !email.is_empty() && !(email.contains('@') && !email.starts_with('@') && !email.ends_with('@')) {
+        let email_ok = email.contains('@') && !email.starts_with('@') && !email.ends_with('@');
+        if !email.is_empty() && !email_ok {
             return Err(CloudError::invalid(
                 "InvalidParameter.Email.Format",
                 "The format of the parameter - \"Email\" is incorrect.",
@@ -745,7 +746,7 @@ mod tests {
         );
         let id = k1["AccessKey"]["AccessKeyId"].as_str().unwrap();
         s.call("UpdateAccessKey", &p(&[("UserName", "u"), ("UserAccessKeyId", id), ("Status", "Inactive")])).unwrap();
-        assert_eq!(s.key_secret(id).unwrap().1, false);
+        assert!(!s.key_secret(id).unwrap().1);
         let list = s.call("ListAccessKeys", &p(&[("UserName", "u")])).unwrap();
         assert!(!list.to_string().contains("AccessKeySecret"));
         assert!(list.to_string().contains("Inactive"));

@@ -306,7 +306,9 @@ impl CloudState {
         let s = &self.0.seed;
         let mut vswitch_map = serde_json::Map::new();
         for (zone, id, _) in &s.vswitches {
-            vswitch_map.entry(zone.clone()).or_insert_with(|| json!([])).as_array_mut().map(|a| a.push(json!(id)));
+            if let Some(list) = vswitch_map.entry(zone.clone()).or_insert_with(|| json!([])).as_array_mut() {
+                list.push(json!(id));
+            }
         }
         let pools: Vec<&str> = s.node_pools.iter().map(|(_, id, _)| id.as_str()).collect();
         let sts = &self.0.default_sts;

@@ -72,7 +72,15 @@ pub struct Signing<'a> {
 
 pub fn now_iso() -> String {
     let t = time::OffsetDateTime::now_utc();
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 pub fn sign(host: &str, creds: &Credentials, s: Signing<'_>) -> Prepared {
@@ -173,9 +181,20 @@ impl Client {
         send(&self.base, &self.prepare_rpc(version, action, params)).expect("request")
     }
 
-    pub fn prepare_roa(&self, method: &str, path: &str, action: &str, query: &[(&str, &str)], body: Option<&Value>) -> Prepared {
+    pub fn prepare_roa(
+        &self,
+        method: &str,
+        path: &str,
+        action: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Prepared {
         let body = body.map(|b| ("application/json; charset=utf-8", b.to_string().into_bytes()));
-        sign(&self.host, &self.creds, Signing { method, path, query, action, version: CS, body, date: None, nonce: None })
+        sign(
+            &self.host,
+            &self.creds,
+            Signing { method, path, query, action, version: CS, body, date: None, nonce: None },
+        )
     }
 
     pub fn roa(&self, method: &str, path: &str, action: &str, query: &[(&str, &str)], body: Option<&Value>) -> Reply {
@@ -199,7 +218,8 @@ impl Client {
 /// Admin endpoint call with the sandbox's bearer token.
 pub fn admin(base: &str, token: Option<&str>, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let client = reqwest::blocking::Client::new();
-    let mut rb = client.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{base}/__sandbox/cloud/{path}"));
+    let mut rb = client
+        .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{base}/__sandbox/cloud/{path}"));
     if let Some(t) = token {
         rb = rb.bearer_auth(t);
     }
