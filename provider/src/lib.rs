@@ -18,4 +18,5 @@ pub mod framework;
 pub mod logging;
 pub mod plugin;
 pub mod provider;
+pub mod serve;
 pub mod server;
