@@ -34,7 +34,8 @@ pub fn provider_path() -> Result<PathBuf> {
     let p = match std::env::var_os("TF_ACC_PROVIDER_PATH") {
         Some(p) => PathBuf::from(p),
         None => {
-            let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+            let target =
+                std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
             target.join("debug/terraform-provider-hybrid")
         }
     };
@@ -126,7 +127,8 @@ impl Workspace {
 
     /// Writes `main.tf` (replacing it). The `terraform` block requiring the provider is added.
     pub fn config(&mut self, hcl: &str) -> Result<&mut Self> {
-        let required = "terraform {\n  required_providers {\n    hybrid = { source = \"hybridops/hybrid\" }\n  }\n}\n\n";
+        let required =
+            "terraform {\n  required_providers {\n    hybrid = { source = \"hybridops/hybrid\" }\n  }\n}\n\n";
         std::fs::write(self.work_dir().join("main.tf"), format!("{required}{hcl}"))?;
         Ok(self)
     }
@@ -192,7 +194,8 @@ impl Workspace {
 
     /// The structured plan (`plan -out` + `show -json`).
     pub fn plan_json(&mut self) -> Result<(i32, Json)> {
-        let run = self.run(&["plan", "-detailed-exitcode", "-input=false", "-no-color", "-out=tfplan"])?.expect(&[0, 2])?;
+        let run =
+            self.run(&["plan", "-detailed-exitcode", "-input=false", "-no-color", "-out=tfplan"])?.expect(&[0, 2])?;
         let show = self.run(&["show", "-json", "tfplan"])?.expect(&[0])?;
         Ok((run.code, serde_json::from_str(&show.stdout)?))
     }
@@ -206,8 +209,7 @@ impl Workspace {
     /// The attribute values of one resource instance in state, e.g. `hybrid_eni_config.this`.
     pub fn resource(&mut self, address: &str) -> Result<Json> {
         let state = self.state()?;
-        find_resource(&state["values"]["root_module"], address)
-            .with_context(|| format!("{address} is not in state"))
+        find_resource(&state["values"]["root_module"], address).with_context(|| format!("{address} is not in state"))
     }
 
     pub fn outputs(&mut self) -> Result<Json> {

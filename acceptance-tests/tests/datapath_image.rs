@@ -24,7 +24,10 @@ output "old_vpc" { value = data.hybrid_datapath_image.old.vpc_image }
     assert_eq!(hz["image"], "registry-cn-hangzhou.ack.aliyuncs.com/acs/terway:v1.17.5");
     assert_eq!(hz["vpc_image"], "registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/terway:v1.17.5");
     assert_eq!(hz["repository"], "acs/terway");
-    assert_eq!(hz["images"]["terway-controlplane"], "registry-cn-hangzhou.ack.aliyuncs.com/acs/terway-controlplane:v1.17.5");
+    assert_eq!(
+        hz["images"]["terway-controlplane"],
+        "registry-cn-hangzhou.ack.aliyuncs.com/acs/terway-controlplane:v1.17.5"
+    );
     assert_eq!(out["old_vpc"], "registry-ap-southeast-1-vpc.ack.aliyuncs.com/acs/terway:v1.16.6");
     ws.assert_no_changes()?;
     ws.destroy()?;
@@ -88,7 +91,9 @@ fn provider_debug_logs_reach_terraform() -> Result<()> {
     let run = ws.plan()?;
     // Terraform prefixes plugin lines with the installed binary's name.
     assert!(
-        run.stderr.lines().any(|l| l.contains("[DEBUG] provider.terraform-provider-hybrid_v") && l.contains(": reading data source")),
+        run.stderr
+            .lines()
+            .any(|l| l.contains("[DEBUG] provider.terraform-provider-hybrid_v") && l.contains(": reading data source")),
         "our DEBUG line, re-levelled by Terraform: {}",
         run.stderr
     );
