@@ -17,7 +17,7 @@ if [[ -z "${TF_ACC_TERRAFORM_PATH:-}" ]]; then
   TF_ACC_TERRAFORM_PATH="$(bash scripts/install-terraform.sh)"
 fi
 export TF_ACC_TERRAFORM_PATH
-"$TF_ACC_TERRAFORM_PATH" version | head -n1
+TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$TF_ACC_TERRAFORM_PATH" version | head -n1
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
