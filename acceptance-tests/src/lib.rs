@@ -20,6 +20,9 @@
 //! # }
 //! ```
 //!
+//! [`Workspace`] is a plainer imperative API over the same machinery (`config`, `apply`,
+//! `outputs`, `expect_failure`); [`TestCase`] adds plan JSON, state lookups, checks and steps.
+//!
 //! Terraform comes from `TF_ACC_TERRAFORM_PATH` or `.tools/bin/terraform`
 //! (`scripts/install-terraform.sh`); the provider from `TF_ACC_PROVIDER_PATH` or the target
 //! directory (`cargo build -p terraform-provider-hybrid` first). `TF_ACC_KEEP=1` keeps each

@@ -78,7 +78,10 @@ terraform {
 }
 "#,
     )?;
-    let out = t.expect_error(Cmd::Init, "hashicorp/null")?;
+    let out = t.expect_error(
+        Cmd::Init,
+        "provider registry.terraform.io/hashicorp/null was not found in any of the search locations",
+    )?;
     assert!(out.duration.as_secs() < 30, "init must fail fast, without the network: {:?}", out.duration);
     Ok(())
 }
