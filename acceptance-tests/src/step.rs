@@ -127,19 +127,21 @@ impl Step {
 impl TestCase {
     /// Runs the steps in order. If the last step is not a destroy, the case ends with
     /// `terraform destroy` (even after a failed step) so nothing outlives the test, as
-    /// terraform-plugin-testing does.
+    /// terraform-plugin-testing does. Destroys use the last configuration that applied, so a
+    /// deliberately broken configuration of an error step does not block them.
     pub fn run_steps(&mut self, steps: Vec<Step>) -> Result<()> {
         let ends_with_destroy = matches!(steps.last().map(|s| &s.action), Some(Action::Destroy));
+        let mut applied: Option<String> = None;
         let mut result = Ok(());
         for (i, step) in steps.iter().enumerate() {
             let what = step.describe();
-            if let Err(e) = self.run_step(step) {
+            if let Err(e) = self.run_step(step, &mut applied) {
                 result = Err(e.context(format!("[{}] step {} ({what}) failed", self.name(), i + 1)));
                 break;
             }
         }
         if !ends_with_destroy {
-            let cleanup = self.destroy().map(|_| ()).context("destroy after the steps");
+            let cleanup = self.destroy_with(applied.as_deref()).map(|_| ()).context("destroy after the steps");
             if result.is_ok() {
                 result = cleanup;
             } else if let Err(e) = cleanup {
@@ -149,11 +151,20 @@ impl TestCase {
         result
     }
 
-    fn run_step(&mut self, step: &Step) -> Result<()> {
+    /// `terraform destroy`, first restoring `config` (the last applied configuration) if given.
+    fn destroy_with(&mut self, config: Option<&str>) -> Result<crate::command::CmdOutput> {
+        if let Some(config) = config {
+            self.write_config(config)?;
+        }
+        self.destroy()
+    }
+
+    fn run_step(&mut self, step: &Step, applied: &mut Option<String>) -> Result<()> {
         match &step.action {
             Action::Apply { config } => {
                 self.write_config(config)?;
                 self.apply()?;
+                *applied = Some(config.clone());
                 let state = self.state()?;
                 run_checks(&step.checks, &state)?;
                 let plan = self.plan()?;
@@ -209,7 +220,7 @@ impl TestCase {
                 if matches!(step.action, Action::Refresh) {
                     self.refresh()?;
                 } else {
-                    self.destroy()?;
+                    self.destroy_with(applied.as_deref())?;
                 }
                 let state = self.state()?;
                 run_checks(&step.checks, &state)?;

@@ -26,8 +26,13 @@ output "region" { value = try(terraform_data.example.output.region, null) }
         Step::plan_empty(),
         // Imported terraform_data knows only its id; its input/output live in configuration.
         Step::import_by_attr(DATA, "id").ignore(&["input", "output"]),
+        Step::refresh().check(check::attr_eq(DATA, "output.region", "cn-hangzhou")),
         Step::plan_changes(r#"resource "terraform_data" "example" { input = "changed" }"#)
             .check(check::attr_eq(DATA, "input", "changed")),
+        // A broken configuration: the step passes because plan fails as expected, and the
+        // destroy below still works (it restores the last applied configuration).
+        Step::expect_error(Cmd::Plan, "Unsupported argument")
+            .with_config(r#"resource "terraform_data" "example" { nonsense = 1 }"#),
         Step::destroy().check(check::absent(DATA)),
     ])
 }
