@@ -1,6 +1,6 @@
 //! The `hybrid` provider: configuration schema, validation, and the types it offers.
 
-mod config;
+pub mod config;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use config::ProviderConfig;
+pub use config::KubernetesSettings;
 
 use crate::cty::Value;
 use crate::framework::schema::Nesting;
