@@ -2,7 +2,7 @@
 //! registered (hybrid) cluster, with drift detection.
 //!
 //! Layers, each unaware of the ones above it:
-//! - `plugin`: go-plugin serving (handshake, mTLS, health, controller, stdio).
+//! - `serve`: go-plugin serving (handshake, mTLS, health, controller, stdio), hclog logging.
 //! - `cty`: Terraform values and their wire encodings.
 //! - `framework`: schemas, plan/apply/read/import flows, diagnostics; resources plug into it.
 //! - `server`: the tfplugin6 gRPC service, converting protocol messages to framework calls.
@@ -15,8 +15,6 @@ pub mod datapath;
 pub mod datasources;
 pub mod docs;
 pub mod framework;
-pub mod logging;
-pub mod plugin;
 pub mod provider;
 pub mod serve;
 pub mod server;

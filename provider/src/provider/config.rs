@@ -36,6 +36,8 @@ pub struct ProviderConfig {
     pub endpoints: EndpointSettings,
     pub kubernetes: KubernetesSettings,
     pub terraform_version: String,
+    /// The Kubernetes client, created on first use (see `clients::kubernetes`).
+    pub kube: crate::clients::kubernetes::LazyClient,
 }
 
 // Secrets must never be printed, even by a stray `{:?}`.
@@ -86,6 +88,7 @@ impl ProviderConfig {
                 insecure: k.get("insecure").and_then(Value::as_bool).unwrap_or(false),
             },
             terraform_version: terraform_version.to_string(),
+            kube: Default::default(),
         })
     }
 }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use config::ProviderConfig;
 pub use config::KubernetesSettings;
+pub use config::ProviderConfig;
 
 use crate::cty::Value;
 use crate::framework::schema::Nesting;

@@ -1,1 +1,0 @@
-//! go-plugin serving: handshake, AutoMTLS, health, controller and stdio services.
