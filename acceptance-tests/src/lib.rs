@@ -36,6 +36,7 @@ pub mod discover;
 pub mod env_file;
 pub mod mirror;
 pub mod plan;
+pub mod sandbox;
 pub mod state;
 pub mod step;
 pub mod workspace;
@@ -44,6 +45,7 @@ pub use case::{Cmd, TestCase};
 pub use check::Check;
 pub use command::{CmdOutput, CommandError};
 pub use plan::PlanResult;
+pub use sandbox::Sandbox;
 pub use state::State;
 pub use step::Step;
 

@@ -16,5 +16,6 @@ pub mod datasources;
 pub mod docs;
 pub mod framework;
 pub mod provider;
+pub mod resources;
 pub mod serve;
 pub mod server;

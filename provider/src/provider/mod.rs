@@ -135,10 +135,10 @@ impl ProviderDef for HybridProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        Vec::new()
+        crate::resources::all()
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(crate::datasources::datapath_image::DatapathImage)]
+        crate::datasources::all()
     }
 }

@@ -1,0 +1,11 @@
+//! Managed resources, one file per Terraform type. Adding one: write `<name>.rs`, declare it
+//! here and list it in [`all`].
+
+use std::sync::Arc;
+
+use crate::framework::Resource;
+
+/// Every managed resource the provider offers.
+pub fn all() -> Vec<Arc<dyn Resource>> {
+    vec![]
+}
