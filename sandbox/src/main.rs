@@ -12,7 +12,16 @@ Serves the Kubernetes API over HTTPS on 127.0.0.1 (ephemeral port unless --port)
 DIR/ca.crt, DIR/sandbox.env and DIR/sandbox.pid, prints `kubeconfig: PATH` and then `ready: URL`, and
 runs until SIGINT or SIGTERM. Every --fault-* flag can also be given as an environment variable
 (HYBRID_SANDBOX_FAULT_LATENCY_MS, ..._429_RATE, ..._5XX_RATE, ..._5XX_CODE, ..._CONFLICT_RATE,
-..._RETRY_AFTER); faults change at run time with POST /__sandbox/faults (see README).";
+..._RETRY_AFTER); faults change at run time with POST /__sandbox/faults (see README).
+
+Scenarios (each: a registered cluster with on-prem nodes and two cloud nodes labelled
+alibabacloud.com/external=true in two zones, cloud node pools, a vSwitch per zone and a security group):
+  bgp           Calico in BGP mode (IPPool without IPIP/VXLAN, BGPConfiguration, BGPPeers), DaemonSet
+                kube-system/calico-node with an existing required node-affinity term (default)
+  bgp-operator  the same Calico network managed by the tigera operator (Installation `default`,
+                calico-system/calico-node owned by it)
+  overlay       Flannel with the VXLAN backend (kube-flannel/kube-flannel-ds, kube-flannel-cfg)
+  host          host networking: no CNI DaemonSet";
 
 fn parse<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T> {
     v.parse().map_err(|_| anyhow::anyhow!("invalid value {v:?} for {flag}"))
@@ -71,7 +80,8 @@ fn options(args: &[String]) -> Result<SandboxOptions> {
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{}\n", hybrid_sandbox::cloud::cli::USAGE);
+        println!("{USAGE}\n\n{}", hybrid_sandbox::cloud::cli::USAGE);
+        return Ok(());
     }
     let (cloud_opts, args) = hybrid_sandbox::cloud::cli::split_args(&args)?;
     let opts = options(&args)?;
