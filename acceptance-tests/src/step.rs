@@ -131,6 +131,16 @@ impl TestCase {
     /// deliberately broken configuration of an error step does not block them.
     pub fn run_steps(&mut self, steps: Vec<Step>) -> Result<()> {
         let ends_with_destroy = matches!(steps.last().map(|s| &s.action), Some(Action::Destroy));
+        self.run_steps_inner(steps, !ends_with_destroy)
+    }
+
+    /// Runs the steps in order and leaves what they applied in place (no final destroy), for tests
+    /// that go on with out-of-band changes; they must end with a destroy step themselves.
+    pub fn run_steps_keep(&mut self, steps: Vec<Step>) -> Result<()> {
+        self.run_steps_inner(steps, false)
+    }
+
+    fn run_steps_inner(&mut self, steps: Vec<Step>, destroy_after: bool) -> Result<()> {
         let mut applied: Option<String> = None;
         let mut result = Ok(());
         for (i, step) in steps.iter().enumerate() {
@@ -140,8 +150,12 @@ impl TestCase {
                 break;
             }
         }
-        if !ends_with_destroy {
-            let cleanup = self.destroy_with(applied.as_deref()).map(|_| ()).context("destroy after the steps");
+        if destroy_after {
+            // Nothing applied: an empty configuration destroys whatever state holds.
+            let cleanup = self
+                .destroy_with(Some(applied.as_deref().unwrap_or("")))
+                .map(|_| ())
+                .context("destroy after the steps");
             if result.is_ok() {
                 result = cleanup;
             } else if let Err(e) = cleanup {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use crate::framework::Resource;
 
+pub mod eni_config;
+
 /// Every managed resource the provider offers.
 pub fn all() -> Vec<Arc<dyn Resource>> {
-    vec![]
+    vec![Arc::new(eni_config::EniConfig)]
 }
