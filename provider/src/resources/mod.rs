@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use crate::framework::Resource;
 
+pub mod cni_affinity_patch;
 pub mod eni_config;
 
 /// Every managed resource the provider offers.
 pub fn all() -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(eni_config::EniConfig)]
+    vec![Arc::new(eni_config::EniConfig), Arc::new(cni_affinity_patch::CniAffinityPatch)]
 }
