@@ -38,6 +38,8 @@ pub struct ProviderConfig {
     pub terraform_version: String,
     /// The Kubernetes client, created on first use (see `clients::kubernetes`).
     pub kube: crate::clients::kubernetes::LazyClient,
+    /// The Alibaba Cloud client, created on first use (see `clients::alibaba`).
+    pub alibaba: crate::clients::alibaba::LazyAlibaba,
 }
 
 // Secrets must never be printed, even by a stray `{:?}`.
@@ -89,6 +91,7 @@ impl ProviderConfig {
             },
             terraform_version: terraform_version.to_string(),
             kube: Default::default(),
+            alibaba: Default::default(),
         })
     }
 }
