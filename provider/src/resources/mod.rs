@@ -7,8 +7,13 @@ use crate::framework::Resource;
 
 pub mod cni_affinity_patch;
 pub mod eni_config;
+pub mod terway_addon;
 
 /// Every managed resource the provider offers.
 pub fn all() -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(eni_config::EniConfig), Arc::new(cni_affinity_patch::CniAffinityPatch)]
+    vec![
+        Arc::new(eni_config::EniConfig),
+        Arc::new(cni_affinity_patch::CniAffinityPatch),
+        Arc::new(terway_addon::TerwayAddon),
+    ]
 }

@@ -11,6 +11,7 @@
 
 pub mod call;
 pub mod credentials;
+pub mod cs;
 pub mod endpoint;
 pub mod error;
 pub mod sign;
