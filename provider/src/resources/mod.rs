@@ -7,6 +7,7 @@ use crate::framework::Resource;
 
 pub mod cni_affinity_patch;
 pub mod eni_config;
+pub mod node_pool_label;
 pub mod terway_addon;
 
 /// Every managed resource the provider offers.
@@ -15,5 +16,6 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
         Arc::new(eni_config::EniConfig),
         Arc::new(cni_affinity_patch::CniAffinityPatch),
         Arc::new(terway_addon::TerwayAddon),
+        Arc::new(node_pool_label::NodePoolLabel),
     ]
 }

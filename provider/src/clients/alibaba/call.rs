@@ -103,6 +103,7 @@ impl Alibaba {
 
     async fn send(&self, req: Request<'_>, retry: Retry) -> Result<Json, CloudError> {
         let call = format!("{} {}", req.service.name(), req.action);
+        tracing::debug!(call = %call, path = req.path, "calling");
         let mut attempt = 0u32;
         loop {
             attempt += 1;
