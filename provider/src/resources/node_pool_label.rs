@@ -293,9 +293,8 @@ impl Resource for NodePoolLabel {
                 return Some(state.clone());
             }
         };
-        let Some(pool) = pools.iter().find(|p| p["nodepool_info"]["nodepool_id"].as_str() == Some(m.pool())) else {
-            return None;
-        };
+        // The pool is gone: so is the resource.
+        let pool = pools.iter().find(|p| p["nodepool_info"]["nodepool_id"].as_str() == Some(m.pool()))?;
         let actual = pool_labels(pool);
         // Only our keys: a missing one is absent from the map, so the plan shows it coming back.
         let ours: BTreeMap<String, String> =
