@@ -8,6 +8,7 @@ use crate::framework::Resource;
 pub mod cni_affinity_patch;
 pub mod eni_config;
 pub mod node_pool_label;
+pub mod ram_grant;
 pub mod terway_addon;
 
 /// Every managed resource the provider offers.
@@ -17,5 +18,6 @@ pub fn all() -> Vec<Arc<dyn Resource>> {
         Arc::new(cni_affinity_patch::CniAffinityPatch),
         Arc::new(terway_addon::TerwayAddon),
         Arc::new(node_pool_label::NodePoolLabel),
+        Arc::new(ram_grant::RamGrant),
     ]
 }

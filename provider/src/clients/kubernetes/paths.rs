@@ -11,6 +11,7 @@ pub struct ResourceType {
 
 impl ResourceType {
     pub const CONFIGMAPS: ResourceType = ResourceType { group: "", version: "v1", plural: "configmaps" };
+    pub const SECRETS: ResourceType = ResourceType { group: "", version: "v1", plural: "secrets" };
     pub const NODES: ResourceType = ResourceType { group: "", version: "v1", plural: "nodes" };
     pub const DAEMONSETS: ResourceType = ResourceType { group: "apps", version: "v1", plural: "daemonsets" };
     pub const CALICO_IPPOOLS: ResourceType =

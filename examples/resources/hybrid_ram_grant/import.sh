@@ -1,0 +1,2 @@
+# Import by RAM user name.
+terraform import hybrid_ram_grant.terway ack-one-user-ce313528c3
