@@ -145,3 +145,54 @@ fn throttling_and_server_errors_are_retried() -> Result<()> {
     )?;
     t.run_steps(vec![Step::apply(&config(5)), Step::plan_empty(), Step::destroy()])
 }
+
+#[test]
+fn cloud_checks_catch_wrong_vswitches_groups_and_overlaps_at_plan() -> Result<()> {
+    let (sb, mut t) = setup("eni_config_cloud_checks", &[])?;
+    let zones: serde_json::Map<String, Value> = serde_json::from_str(sb.var("TF_VAR_vswitch_ids").unwrap_or("{}"))?;
+    let vsw_h = zones["cn-hangzhou-h"][0].as_str().unwrap_or_default().to_string();
+    let vsw_i = zones["cn-hangzhou-i"][0].as_str().unwrap_or_default().to_string();
+    let sg = sb.var("TF_VAR_security_group_id").unwrap_or_default().to_string();
+    let foreign_vsw = sb.var("HYBRID_SANDBOX_FOREIGN_VSWITCH_ID").unwrap_or_default().to_string();
+    let foreign_sg = sb.var("HYBRID_SANDBOX_FOREIGN_SECURITY_GROUP_ID").unwrap_or_default().to_string();
+    let cfg = |h: &str, i: &str, sg: &str, cidr: &str| {
+        format!(
+            r#"variable "cluster_id" {{ type = string }}
+resource "hybrid_eni_config" "this" {{
+  cluster_id     = var.cluster_id
+  vswitches      = {{ "cn-hangzhou-h" = ["{h}"], "cn-hangzhou-i" = ["{i}"] }}
+  security_group = "{sg}"
+  service_cidr   = "{cidr}"
+}}"#
+        )
+    };
+    t.run_steps(vec![
+        Step::expect_error(Cmd::Plan, "not in the cluster's VPC").with_config(&cfg(
+            &foreign_vsw,
+            &vsw_i,
+            &sg,
+            "172.21.0.0/20",
+        )),
+        Step::expect_error(Cmd::Plan, "is in zone cn-hangzhou-i").with_config(&cfg(
+            &vsw_i,
+            &vsw_h,
+            &sg,
+            "172.21.0.0/20",
+        )),
+        Step::expect_error(Cmd::Plan, "does not exist").with_config(&cfg(
+            "vsw-doesnotexist0",
+            &vsw_i,
+            &sg,
+            "172.21.0.0/20",
+        )),
+        Step::expect_error(Cmd::Plan, "Security group in another VPC").with_config(&cfg(
+            &vsw_h,
+            &vsw_i,
+            &foreign_sg,
+            "172.21.0.0/20",
+        )),
+        Step::expect_error(Cmd::Plan, "overlaps").with_config(&cfg(&vsw_h, &vsw_i, &sg, "192.168.0.0/16")),
+        Step::apply(&cfg(&vsw_h, &vsw_i, &sg, "172.21.0.0/20")).check(check::attr_set(ADDR, "cluster_id")),
+        Step::plan_empty(),
+    ])
+}

@@ -282,13 +282,15 @@ impl RamGrant {
                     }
                     last = Some(e);
                 }
-                Err(e) if e.is("LimitExceeded.User.AccessKey") => return Err(CloudError {
-                    message: format!(
+                Err(e) if e.is("LimitExceeded.User.AccessKey") => {
+                    return Err(CloudError {
+                        message: format!(
                         "{} User {user} already has two AccessKeys; delete one that is not in use, then apply again.",
                         e.message
                     ),
-                    ..e
-                }),
+                        ..e
+                    })
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -5,6 +5,8 @@
 //! the JSON back, so key order and spacing never cause a diff while a changed value does. Keys of
 //! either document that are not modelled, and other keys of the ConfigMap, are left as found.
 
+mod cloud_checks;
+
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
@@ -29,6 +31,7 @@ const CREATED: &str = "created_configmap";
 #[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
 struct Model {
     id: Option<String>,
+    cluster_id: Option<String>,
     namespace: Option<String>,
     name: Option<String>,
     version: Option<String>,
@@ -297,6 +300,33 @@ impl EniConfig {
         model::encode(m, &self.schema().value_type()).map_err(|d| diags.extend(d)).ok()
     }
 
+    /// Plan-time cloud checks, on create and whenever the checked attributes change (so scheduled
+    /// drift plans make no cloud calls), when credentials are configured and the values known.
+    async fn check_cloud(&self, ctx: &Ctx, plan: &PlanRequest<'_>, diags: &mut Diagnostics) {
+        let watched = ["cluster_id", "vswitches", "security_group", "security_groups", "service_cidr"];
+        let cfg = plan.config;
+        if watched.iter().any(|k| cfg.get(k).is_some_and(|v| !v.is_wholly_known())) {
+            return;
+        }
+        if !plan.prior.is_null() && watched.iter().all(|k| plan.prior.get(k) == cfg.get(k)) {
+            return;
+        }
+        let Ok(Some(a)) = crate::clients::alibaba::try_from_ctx(ctx).await else { return };
+        let Ok(m) = model::decode::<Model>(cfg) else { return };
+        let mut groups: Vec<(AttrPath, String)> =
+            m.security_group.iter().map(|g| (AttrPath::attr("security_group"), g.clone())).collect();
+        for (i, g) in m.security_groups.iter().flatten().enumerate() {
+            groups.push((AttrPath::attr("security_groups").then_index(i), g.clone()));
+        }
+        let inputs = cloud_checks::Inputs {
+            cluster_id: m.cluster_id.clone(),
+            vswitches: m.vswitches.clone().unwrap_or_default(),
+            security_groups: groups,
+            service_cidr: m.service_cidr.clone(),
+        };
+        cloud_checks::check(&a, &inputs, diags).await;
+    }
+
     async fn read_model(&self, kube: &Kube, namespace: &str, name: &str) -> Result<Option<Model>, KubeError> {
         let path = ResourceType::CONFIGMAPS.object(Some(namespace), name);
         let cm: Option<Json> = kube.get(&path).await?;
@@ -328,6 +358,11 @@ impl Resource for EniConfig {
                     .use_state_for_unknown()
                     .description("`namespace/name` of the ConfigMap."),
             )
+            .attr(Attribute::string("cluster_id").optional().description(
+                "ID of the registered cluster. With it (and Alibaba Cloud credentials), plans check that the vSwitches \
+                 and security groups are in the cluster's VPC; without it, that they share one VPC. Not written to the \
+                 ConfigMap.",
+            ))
             .attr(
                 Attribute::string("namespace")
                     .optional()
@@ -564,7 +599,11 @@ impl Resource for EniConfig {
         }
     }
 
-    async fn modify_plan(&self, _ctx: &Ctx, plan: &mut PlanRequest<'_>, _diags: &mut Diagnostics) {
+    async fn modify_plan(&self, ctx: &Ctx, plan: &mut PlanRequest<'_>, diags: &mut Diagnostics) {
+        if plan.planned.is_null() {
+            return;
+        }
+        self.check_cloud(ctx, plan, diags).await;
         // The ID follows from namespace and name, which are known whenever they are configured.
         let ns = plan.planned.get("namespace").and_then(Value::as_str).map(str::to_string);
         let name = plan.planned.get("name").and_then(Value::as_str).map(str::to_string);
@@ -598,7 +637,7 @@ impl Resource for EniConfig {
         let m = Self::decode(state, diags)?;
         let kube = client(ctx, diags).await?;
         match self.read_model(&kube, m.namespace(), m.name()).await {
-            Ok(Some(found)) => self.encode(&found, diags),
+            Ok(Some(found)) => self.encode(&Model { cluster_id: m.cluster_id.clone(), ..found }, diags),
             Ok(None) => None,
             Err(e) => {
                 kube_error(diags, &format!("Could not read ConfigMap {}/{}", m.namespace(), m.name()), e);
