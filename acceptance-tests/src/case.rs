@@ -157,6 +157,18 @@ impl TestCase {
         self.root_path.join("home")
     }
 
+    /// Another program (e.g. a script around Terraform) in the working directory, with the same
+    /// environment Terraform gets and `TERRAFORM` naming the Terraform under test.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
+        cmd.current_dir(&self.runner.dir)
+            .env_clear()
+            .envs(&self.runner.env)
+            .env("TERRAFORM", &self.runner.terraform)
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
     /// Sets an environment variable for every later command (and the provider it starts).
     pub fn env(&mut self, key: &str, value: impl Into<String>) -> &mut Self {
         self.runner.env.insert(key.into(), value.into());

@@ -188,9 +188,10 @@ impl RamGrant {
         if let Some(d) = &m.display_name {
             params.push(("DisplayName", d.clone()));
         }
-        match rpc(a, "CreateUser", &params, Retry::Never).await {
+        let sent =
+            a.send_checked(|| rpc(a, "CreateUser", &params, Retry::Never), || Self::user_exists(a, m.user())).await;
+        match sent {
             Ok(_) => Ok(()),
-            Err(e) if ambiguous(&e) && Self::user_exists(a, m.user()).await? => Ok(()),
             Err(e) if e.is("EntityAlreadyExists.User") => Err(CloudError {
                 message: format!("{} Set create_user = false to adopt the existing user, or import it.", e.message),
                 ..e
@@ -215,9 +216,14 @@ impl RamGrant {
             ("PolicyDocument", m.document()),
             ("Description", "Terway (terway-eniip) on an ACK One registered cluster; managed by Terraform".to_string()),
         ];
-        match rpc(a, "CreatePolicy", &params, Retry::Never).await {
+        let sent = a
+            .send_checked(
+                || rpc(a, "CreatePolicy", &params, Retry::Never),
+                || async { Ok(Self::get_policy(a, m).await?.is_some()) },
+            )
+            .await;
+        match sent {
             Ok(_) => Ok(()),
-            Err(e) if ambiguous(&e) && Self::get_policy(a, m).await?.is_some() => Ok(()),
             Err(e) if e.is("EntityAlreadyExists.Policy") => Err(CloudError {
                 message: format!("{} Set create_policy = false to use the existing policy.", e.message),
                 ..e

@@ -108,9 +108,8 @@ impl TerwayAddon {
         }
     }
 
-    /// Starts a task-running CS call. A call whose answer was lost may still have started its
-    /// task: look at the addon before giving up, so an ambiguous failure is not an error when
-    /// the change happened.
+    /// Starts a task-running CS call. A failure whose answer was lost, or a server error, may
+    /// still have started the task: look at the addon before sending it again.
     async fn start(
         a: &Alibaba,
         action: &str,
@@ -119,19 +118,13 @@ impl TerwayAddon {
         cluster: &str,
         happened: impl Fn(Option<&Json>) -> bool,
     ) -> Result<Option<String>, CloudError> {
-        match a.cs(action, Method::POST, path, &[], Some(body), Retry::Never).await {
-            Ok(r) => Ok(r["task_id"].as_str().map(str::to_string)),
-            Err(e) if e.status >= 500 || e.code == "Transport" => {
-                let now = Self::instance(a, cluster).await?;
-                if happened(now.as_ref()) {
-                    tracing::debug!(action, "the answer was lost but the change happened");
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            }
-            Err(e) => Err(e),
-        }
+        let sent = a
+            .send_checked(
+                || a.cs(action, Method::POST, path, &[], Some(body), Retry::Never),
+                || async { Ok(happened(Self::instance(a, cluster).await?.as_ref())) },
+            )
+            .await?;
+        Ok(sent.and_then(|r| r["task_id"].as_str().map(str::to_string)))
     }
 
     /// Waits for the task, or (without a task ID) for the addon to leave its transitional state.

@@ -101,6 +101,37 @@ impl Alibaba {
         self.send(Request { service: Service::Cs, action, method, path, query, body }, retry).await
     }
 
+    /// Sends a call that must not simply be repeated (it creates something). When its answer is
+    /// lost or a server error comes back, `happened` looks whether it took effect; if not, the call
+    /// is sent again. `Ok(None)`: it took effect, but its answer is gone.
+    pub async fn send_checked<S, SF, H, HF>(&self, send: S, happened: H) -> Result<Option<Json>, CloudError>
+    where
+        S: Fn() -> SF,
+        SF: std::future::Future<Output = Result<Json, CloudError>>,
+        H: Fn() -> HF,
+        HF: std::future::Future<Output = Result<bool, CloudError>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            match send().await {
+                Ok(j) => return Ok(Some(j)),
+                Err(e) if e.is_server_error() || e.code == "Transport" => {
+                    if happened().await? {
+                        tracing::debug!(call = %e.call, "the answer was lost but the change happened");
+                        return Ok(None);
+                    }
+                    if attempt >= self.inner.policy.max_attempts {
+                        return Err(e);
+                    }
+                    let delay = self.inner.policy.delay(attempt, None, rand::random::<f64>());
+                    self.sleep(delay, &e.call).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     async fn send(&self, req: Request<'_>, retry: Retry) -> Result<Json, CloudError> {
         let call = format!("{} {}", req.service.name(), req.action);
         tracing::debug!(call = %call, path = req.path, "calling");
