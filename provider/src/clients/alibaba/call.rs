@@ -1,11 +1,4 @@
-//! Sending one API call: build, sign, send, classify, retry.
-//!
-//! Retries (bounded, exponential backoff with jitter, cancellable):
-//! - throttling (`Throttling*` codes, HTTP 429): always — the request was refused unprocessed;
-//! - 5xx, timeouts and connection resets: only for [`Retry::Idempotent`] calls (reads, deletes that
-//!   tolerate "not found", creates made idempotent by a `ClientToken`), since the first attempt may
-//!   have taken effect;
-//! - connection refused (nothing was sent): always.
+//! Sending one API call: build, sign, send, classify, retry (rules in `retry`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,17 +7,9 @@ use http::Method;
 use serde_json::Value as Json;
 
 use super::error::CloudError;
+use super::retry::{self, Failure, Retry};
 use super::sign::{self, Signable};
 use super::{Alibaba, Service};
-
-/// Whether a call may be sent again after an ambiguous failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
-    /// Repeating it has no further effect.
-    Idempotent,
-    /// A repeat could act twice: retried only when the request surely did not take effect.
-    Never,
-}
 
 struct Request<'a> {
     service: Service,
@@ -52,24 +37,24 @@ fn nonce() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
-/// The server's requested wait: `x-acs-retry-after` (milliseconds) or `Retry-After` (seconds).
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-    get("x-acs-retry-after").map(Duration::from_millis).or_else(|| get("retry-after").map(Duration::from_secs))
-}
-
 /// The error in a failed answer's body (RPC: `Code`/`Message`/`RequestId`; CS: lowercase).
 fn parse_error(call: &str, status: u16, body: &[u8]) -> CloudError {
     let j: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
     let field = |a: &str, b: &str| j.get(a).or_else(|| j.get(b)).and_then(Json::as_str).map(str::to_string);
     CloudError {
         code: field("Code", "code").unwrap_or_else(|| format!("HTTP{status}")),
-        message: field("Message", "message")
-            .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).trim().to_string()),
+        message: field("Message", "message").unwrap_or_else(|| {
+            let text = String::from_utf8_lossy(body);
+            text.chars().take(300).collect::<String>().trim().to_string()
+        }),
         request_id: field("RequestId", "requestId"),
         status,
         call: call.to_string(),
     }
+}
+
+fn has_param(params: &[(&str, String)], names: &[&str]) -> bool {
+    params.iter().any(|(k, v)| names.contains(k) && !v.is_empty())
 }
 
 impl Alibaba {
@@ -81,12 +66,39 @@ impl Alibaba {
         params: &[(&str, String)],
         retry: Retry,
     ) -> Result<Json, CloudError> {
+        let retry = retry.effective(has_param(params, &["ClientToken"]));
         let query = params.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         self.send(Request { service, action, method: Method::POST, path: "/", query, body: None }, retry).await
     }
 
-    /// A ROA-style call to Container Service (the one ROA API used): identifiers in the path,
-    /// JSON body.
+    /// A ROA-style call (CS): identifiers in the path, query parameters, JSON body. The action
+    /// named in the signature is looked up from method and path (see `roa::cs_action`); use
+    /// [`Alibaba::cs`] to name it explicitly.
+    pub async fn roa(
+        &self,
+        service: Service,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Json>,
+        retry: Retry,
+    ) -> Result<Json, CloudError> {
+        let action = match service {
+            Service::Cs => super::roa::cs_action(&method, path),
+            _ => None,
+        };
+        let Some(action) = action else {
+            return Err(CloudError::local(
+                &format!("{} {method} {path}", service.name()),
+                "UnknownOperation",
+                format!("no known ROA operation of {} is served at {method} {path}", service.name()),
+            ));
+        };
+        self.cs(action, method, path, query, body, retry).await
+    }
+
+    /// A ROA-style call to Container Service (the one ROA API used) naming its action:
+    /// identifiers in the path, JSON body.
     pub async fn cs(
         &self,
         action: &str,
@@ -96,8 +108,16 @@ impl Alibaba {
         body: Option<&Json>,
         retry: Retry,
     ) -> Result<Json, CloudError> {
+        let token_in_body =
+            body.is_some_and(|b| ["client_token", "ClientToken"].iter().any(|k| b.get(k).is_some_and(|t| t != "")));
+        let retry = retry.effective(token_in_body || has_param(query, &["client_token", "ClientToken"]));
         let query = query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        let body = body.map(|b| serde_json::to_vec(b).unwrap_or_default());
+        let body = match body.map(serde_json::to_vec).transpose() {
+            Ok(b) => b,
+            Err(e) => {
+                return Err(CloudError::local(&format!("cs {action}"), "InvalidBody", e.to_string()));
+            }
+        };
         self.send(Request { service: Service::Cs, action, method, path, query, body }, retry).await
     }
 
@@ -138,27 +158,32 @@ impl Alibaba {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let outcome = self.attempt(&req, &call).await;
-            let (err, wait) = match outcome {
-                Ok(json) => return Ok(json),
-                Err(Attempt::Answer(err, wait)) => (err, wait),
-                Err(Attempt::NotSent(err)) => (err, None),
-                Err(Attempt::Lost(err)) => {
-                    if retry == Retry::Never {
-                        return Err(err);
-                    }
-                    (err, None)
-                }
+            let outcome = match &self.cancel {
+                Some(c) => tokio::select! {
+                    _ = c.cancelled() => return Err(cancelled(&call)),
+                    r = self.attempt(&req, &call) => r,
+                },
+                None => self.attempt(&req, &call).await,
             };
-            let transient = err.is_throttling()
-                || (err.is_server_error() && retry == Retry::Idempotent)
-                || err.code == "ConnectionRefused"
-                || (err.code == "Transport" && retry == Retry::Idempotent);
-            if !transient || attempt >= self.inner.policy.max_attempts {
+            let (err, failure, wait) = match outcome {
+                Ok(json) => return Ok(json),
+                Err(failed) => failed,
+            };
+            if !self.inner.policy.should_retry(failure, retry, attempt) {
+                if attempt > 1 {
+                    tracing::debug!(call = %call, code = %err.code, attempt, "giving up");
+                }
                 return Err(err);
             }
             let delay = self.inner.policy.delay(attempt, wait, rand::random::<f64>());
-            tracing::debug!(call = %call, code = %err.code, attempt, delay_ms = delay.as_millis() as u64, "retrying");
+            tracing::debug!(
+                call = %call,
+                code = %err.code,
+                request_id = ?err.request_id,
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "retrying"
+            );
             self.sleep(delay, &call).await?;
         }
     }
@@ -166,7 +191,7 @@ impl Alibaba {
     async fn sleep(&self, d: Duration, call: &str) -> Result<(), CloudError> {
         match &self.cancel {
             Some(c) => tokio::select! {
-                _ = c.cancelled() => Err(CloudError::local(call, "Cancelled", "the operation was cancelled")),
+                _ = c.cancelled() => Err(cancelled(call)),
                 _ = tokio::time::sleep(d) => Ok(()),
             },
             None => {
@@ -176,15 +201,17 @@ impl Alibaba {
         }
     }
 
-    async fn attempt(&self, req: &Request<'_>, call: &str) -> Result<Json, Attempt> {
+    /// One attempt. On failure: the error, how it failed, and the server's requested wait.
+    async fn attempt(&self, req: &Request<'_>, call: &str) -> Result<Json, (CloudError, Failure, Option<Duration>)> {
+        let not_sent = |code: &str, msg: String| (CloudError::local(call, code, msg), Failure::Final, None);
         let base = &self.inner.base_urls[&req.service];
         let url: reqwest::Url = format!("{base}{}", sign::percent_encode(req.path, true))
             .parse()
-            .map_err(|e| Attempt::NotSent(CloudError::local(call, "InvalidEndpoint", format!("{base}: {e}"))))?;
+            .map_err(|e| not_sent("InvalidEndpoint", format!("{base}: {e}")))?;
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_string(),
-            _ => return Err(Attempt::NotSent(CloudError::local(call, "InvalidEndpoint", base.clone()))),
+            _ => return Err(not_sent("InvalidEndpoint", base.clone())),
         };
         let body = req.body.clone().unwrap_or_default();
         let payload_hash = sign::sha256_hex(&body);
@@ -201,6 +228,8 @@ impl Alibaba {
             headers.insert("content-type".into(), "application/json; charset=utf-8".into());
         }
         if let Some(token) = &creds.security_token {
+            // As the official SDKs send them with STS credentials.
+            headers.insert("x-acs-accesskey-id".into(), creds.access_key_id.clone());
             headers.insert("x-acs-security-token".into(), token.clone());
         }
         let signable = Signable {
@@ -222,43 +251,41 @@ impl Alibaba {
         if req.body.is_some() {
             builder = builder.body(body);
         }
-        let send = builder.send();
-        let resp = match &self.cancel {
-            Some(c) => tokio::select! {
-                _ = c.cancelled() => return Err(Attempt::NotSent(CloudError::local(call, "Cancelled", "the operation was cancelled"))),
-                r = send => r,
-            },
-            None => send.await,
-        };
-        let resp = resp.map_err(|e| classify_transport(call, &e))?;
+        let resp = builder.send().await.map_err(|e| transport_failure(call, &e))?;
         let status = resp.status().as_u16();
-        let wait = retry_after(resp.headers());
-        let bytes = resp.bytes().await.map_err(|e| classify_transport(call, &e))?;
+        let wait = retry::retry_after(resp.headers());
+        let bytes = resp.bytes().await.map_err(|e| transport_failure(call, &e))?;
         if !(200..300).contains(&status) {
             let err = parse_error(call, status, &bytes);
             tracing::debug!(call, status, code = %err.code, request_id = ?err.request_id, "call failed");
-            return Err(Attempt::Answer(err, wait));
+            let failure = if err.is_throttling() {
+                Failure::Throttled
+            } else if err.is_server_error() {
+                Failure::ServerError
+            } else {
+                Failure::Final
+            };
+            return Err((err, failure, wait));
         }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Json::Null);
         }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Attempt::Answer(CloudError::local(call, "Decode", format!("unreadable answer: {e}")), None))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            (CloudError::local(call, "Decode", format!("unreadable answer (HTTP {status}): {e}")), Failure::Final, None)
+        })
     }
 }
 
-/// How an attempt failed.
-enum Attempt {
-    /// The service answered with an error.
-    Answer(CloudError, Option<Duration>),
-    /// Nothing reached the service.
-    NotSent(CloudError),
-    /// Sent, but no (complete) answer: the call may have taken effect.
-    Lost(CloudError),
+fn cancelled(call: &str) -> CloudError {
+    CloudError::local(call, "Cancelled", "the operation was cancelled")
 }
 
-fn classify_transport(call: &str, e: &reqwest::Error) -> Attempt {
-    // The innermost cause names what happened ("Connection refused", "connection reset").
+/// A failure without an answer. Connect errors (refused, DNS, TLS handshake, connect timeout)
+/// happen before anything is sent; anything later (timeouts, resets) may follow a request the
+/// service received.
+fn transport_failure(call: &str, e: &reqwest::Error) -> (CloudError, Failure, Option<Duration>) {
+    // The innermost cause names what happened ("Connection refused", "connection reset"). It
+    // never carries headers, so no signature or token.
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -266,9 +293,11 @@ fn classify_transport(call: &str, e: &reqwest::Error) -> Attempt {
         source = s.source();
     }
     if e.is_connect() {
-        Attempt::NotSent(CloudError::local(call, "ConnectionRefused", detail))
+        (CloudError::local(call, "ConnectionRefused", detail), Failure::NotSent, None)
+    } else if e.is_timeout() {
+        (CloudError::local(call, "Transport", format!("timed out: {detail}")), Failure::Lost, None)
     } else {
-        Attempt::Lost(CloudError::local(call, "Transport", detail))
+        (CloudError::local(call, "Transport", detail), Failure::Lost, None)
     }
 }
 
@@ -292,6 +321,9 @@ mod tests {
         assert_eq!(html.code, "HTTP502");
         assert!(html.is_server_error());
         assert!(parse_error("ram X", 400, br#"{"Code":"Throttling.User"}"#).is_throttling());
+        // A long non-JSON body is cut, even in the middle of a multi-byte character.
+        let long = "é".repeat(400);
+        assert_eq!(parse_error("x", 500, long.as_bytes()).message.chars().count(), 300);
     }
 
     #[test]
@@ -299,5 +331,12 @@ mod tests {
         let d = now_iso8601();
         assert_eq!(d.len(), 20, "{d}");
         assert!(d.ends_with('Z') && d.as_bytes()[10] == b'T', "{d}");
+    }
+
+    #[test]
+    fn client_tokens_are_recognised() {
+        assert!(has_param(&[("ClientToken", "abc".into())], &["ClientToken"]));
+        assert!(!has_param(&[("ClientToken", String::new())], &["ClientToken"]));
+        assert!(!has_param(&[("UserName", "abc".into())], &["ClientToken"]));
     }
 }

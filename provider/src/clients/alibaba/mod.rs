@@ -14,6 +14,8 @@ pub mod credentials;
 pub mod cs;
 pub mod endpoint;
 pub mod error;
+pub mod retry;
+pub mod roa;
 pub mod sign;
 
 use std::collections::HashMap;
@@ -21,14 +23,14 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-pub use call::Retry;
 pub use credentials::Credentials;
 pub use endpoint::Service;
 pub use error::CloudError;
+pub use retry::Retry;
 
-use crate::clients::kubernetes::retry::RetryPolicy;
 use crate::framework::{Ctx, Diagnostics};
 use crate::provider::ProviderConfig;
+use retry::RetryPolicy;
 
 /// A client for every service, for one provider process. Cheap to clone.
 #[derive(Clone)]

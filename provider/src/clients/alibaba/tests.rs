@@ -65,14 +65,7 @@ async fn rpc_and_roa_calls_are_signed_and_answered() {
 
     let cluster_id = c.state.state().unwrap().seed_ids().cluster_id.clone();
     let detail = a
-        .cs(
-            "DescribeClusterDetail",
-            http::Method::GET,
-            &format!("/clusters/{cluster_id}"),
-            &[],
-            None,
-            Retry::Idempotent,
-        )
+        .roa(Service::Cs, http::Method::GET, &format!("/clusters/{cluster_id}"), &[], None, Retry::Idempotent)
         .await
         .unwrap();
     assert_eq!(detail["cluster_type"], "ExternalKubernetes");
