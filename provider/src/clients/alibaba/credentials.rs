@@ -45,13 +45,46 @@ fn nonempty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
 
-fn pair(id: Option<String>, secret: Option<String>, token: Option<String>, source: &str) -> Option<Credentials> {
-    Some(Credentials {
-        access_key_id: nonempty(id)?,
-        access_key_secret: nonempty(secret)?,
-        security_token: nonempty(token),
-        source: source.to_string(),
-    })
+/// One source's credentials: none when it has no key ID and no secret, an error when it has
+/// one without the other (a typo would otherwise silently fall through to another account).
+fn pair(
+    id: Option<String>,
+    secret: Option<String>,
+    token: Option<String>,
+    source: &str,
+    names: (&str, &str),
+) -> Result<Option<Credentials>, String> {
+    match (nonempty(id), nonempty(secret)) {
+        (Some(access_key_id), Some(access_key_secret)) => Ok(Some(Credentials {
+            access_key_id,
+            access_key_secret,
+            security_token: nonempty(token),
+            source: source.to_string(),
+        })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(format!("{source}: {} is set but {} is not", names.0, names.1)),
+        (None, Some(_)) => Err(format!("{source}: {} is set but {} is not", names.1, names.0)),
+    }
+}
+
+/// The credentials of an aliyun CLI profile. Modes that need a call to obtain credentials
+/// (RamRoleArn, EcsRamRole, ...) are not supported, and say so.
+fn profile_credentials(p: &Json) -> Result<Option<Credentials>, String> {
+    let text = |k: &str| p[k].as_str().map(str::to_string);
+    let name = p["name"].as_str().unwrap_or("?");
+    let source = format!("profile {name:?} of the shared config file");
+    let keys = ("access_key_id", "access_key_secret");
+    match p["mode"].as_str().unwrap_or("AK") {
+        "AK" => pair(text("access_key_id"), text("access_key_secret"), None, &source, keys),
+        "StsToken" => {
+            let creds = pair(text("access_key_id"), text("access_key_secret"), text("sts_token"), &source, keys)?;
+            match creds {
+                Some(c) if c.security_token.is_none() => Err(format!("{source}: mode StsToken needs sts_token")),
+                other => Ok(other),
+            }
+        }
+        other => Err(format!("{source}: mode {other:?} is not supported; use AK or StsToken")),
+    }
 }
 
 fn default_config_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -95,37 +128,37 @@ fn profile(cfg: &ProviderConfig, env: &dyn Fn(&str) -> Option<String>) -> Result
 /// shared config file.
 pub fn resolve(cfg: &ProviderConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, String> {
     let profile = profile(cfg, env)?;
-    let text = |p: &Json, k: &str| p[k].as_str().map(str::to_string);
-    let from_profile = profile.as_ref().and_then(|p| match p["mode"].as_str().unwrap_or("AK") {
-        "AK" => pair(text(p, "access_key_id"), text(p, "access_key_secret"), None, "the shared config file"),
-        "StsToken" => {
-            pair(text(p, "access_key_id"), text(p, "access_key_secret"), text(p, "sts_token"), "the shared config file")
+    let sources: [&dyn Fn() -> Result<Option<Credentials>, String>; 4] = [
+        &|| {
+            pair(
+                cfg.access_key.clone(),
+                cfg.secret_key.clone(),
+                cfg.security_token.clone(),
+                "the provider block",
+                ("access_key", "secret_key"),
+            )
+        },
+        &|| {
+            let names = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET");
+            pair(env(names.0), env(names.1), env("ALIBABA_CLOUD_SECURITY_TOKEN"), "ALIBABA_CLOUD_* variables", names)
+        },
+        &|| {
+            let names = ("ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY");
+            pair(env(names.0), env(names.1), env("ALICLOUD_SECURITY_TOKEN"), "ALICLOUD_* variables", names)
+        },
+        &|| profile.as_ref().map_or(Ok(None), profile_credentials),
+    ];
+    let mut credentials = None;
+    for source in sources {
+        if let Some(c) = source()? {
+            credentials = Some(c);
+            break;
         }
-        _ => None,
-    });
-    let credentials =
-        pair(cfg.access_key.clone(), cfg.secret_key.clone(), cfg.security_token.clone(), "the provider block")
-            .or_else(|| {
-                pair(
-                    env("ALIBABA_CLOUD_ACCESS_KEY_ID"),
-                    env("ALIBABA_CLOUD_ACCESS_KEY_SECRET"),
-                    env("ALIBABA_CLOUD_SECURITY_TOKEN"),
-                    "ALIBABA_CLOUD_ACCESS_KEY_ID",
-                )
-            })
-            .or_else(|| {
-                pair(
-                    env("ALICLOUD_ACCESS_KEY"),
-                    env("ALICLOUD_SECRET_KEY"),
-                    env("ALICLOUD_SECURITY_TOKEN"),
-                    "ALICLOUD_ACCESS_KEY",
-                )
-            })
-            .or(from_profile);
+    }
     let region = nonempty(cfg.region.clone())
         .or_else(|| nonempty(env("ALIBABA_CLOUD_REGION")))
         .or_else(|| nonempty(env("ALICLOUD_REGION")))
-        .or_else(|| profile.as_ref().and_then(|p| nonempty(text(p, "region_id"))));
+        .or_else(|| profile.as_ref().and_then(|p| nonempty(p["region_id"].as_str().map(str::to_string))));
     Ok(Resolved { credentials, region })
 }
 
@@ -137,35 +170,6 @@ mod tests {
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
-    }
-
-    #[test]
-    fn provider_block_beats_environment_beats_alicloud_env() {
-        let env = env_of(&[
-            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id"),
-            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "env-secret"),
-            ("ALICLOUD_ACCESS_KEY", "ali-id"),
-            ("ALICLOUD_SECRET_KEY", "ali-secret"),
-            ("ALICLOUD_REGION", "cn-beijing"),
-        ]);
-        let mut cfg = ProviderConfig {
-            access_key: Some("cfg-id".into()),
-            secret_key: Some("cfg-secret".into()),
-            ..Default::default()
-        };
-        let r = resolve(&cfg, &env).unwrap();
-        assert_eq!(r.credentials.unwrap().access_key_id, "cfg-id");
-        assert_eq!(r.region.as_deref(), Some("cn-beijing"));
-        cfg.access_key = None;
-        assert_eq!(resolve(&cfg, &env).unwrap().credentials.unwrap().access_key_id, "env-id");
-        let only_alicloud = env_of(&[
-            ("ALICLOUD_ACCESS_KEY", "ali-id"),
-            ("ALICLOUD_SECRET_KEY", "ali-secret"),
-            ("ALICLOUD_SECURITY_TOKEN", "tok"),
-        ]);
-        let c = resolve(&ProviderConfig::default(), &only_alicloud).unwrap().credentials.unwrap();
-        assert_eq!((c.access_key_id.as_str(), c.security_token.as_deref()), ("ali-id", Some("tok")));
-        assert_eq!(resolve(&ProviderConfig::default(), &env_of(&[])).unwrap().credentials, None);
     }
 
     #[test]
@@ -199,8 +203,89 @@ mod tests {
     }
 
     #[test]
+    fn the_chain_is_ordered_and_tokens_travel_with_their_keys() {
+        let file_dir = tempfile::tempdir().unwrap();
+        let file = file_dir.path().join("config.json");
+        std::fs::write(
+            &file,
+            r#"{"current":"p","profiles":[{"name":"p","mode":"AK","access_key_id":"file-id","access_key_secret":"file-secret","region_id":"cn-shenzhen"}]}"#,
+        )
+        .unwrap();
+        let cfg = ProviderConfig { shared_credentials_file: Some(file.display().to_string()), ..Default::default() };
+        let full_env = [
+            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "env-id"),
+            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "env-secret"),
+            ("ALIBABA_CLOUD_SECURITY_TOKEN", "env-token"),
+            ("ALICLOUD_ACCESS_KEY", "ali-id"),
+            ("ALICLOUD_SECRET_KEY", "ali-secret"),
+        ];
+        // Remove sources one by one, from the top of the chain.
+        let with_block =
+            ProviderConfig { access_key: Some("cfg-id".into()), secret_key: Some("cfg-secret".into()), ..cfg.clone() };
+        let c = resolve(&with_block, &env_of(&full_env)).unwrap().credentials.unwrap();
+        // The environment's token does not attach itself to the provider block's keys.
+        assert_eq!((c.access_key_id.as_str(), c.security_token.as_deref()), ("cfg-id", None));
+        let c = resolve(&cfg, &env_of(&full_env)).unwrap().credentials.unwrap();
+        assert_eq!((c.access_key_id.as_str(), c.security_token.as_deref()), ("env-id", Some("env-token")));
+        let c = resolve(&cfg, &env_of(&full_env[3..])).unwrap().credentials.unwrap();
+        assert_eq!((c.access_key_id.as_str(), c.security_token.as_deref()), ("ali-id", None));
+        let r = resolve(&cfg, &env_of(&[])).unwrap();
+        assert_eq!(r.credentials.unwrap().access_key_id, "file-id");
+        assert_eq!(r.region.as_deref(), Some("cn-shenzhen"));
+        // Region order: block, ALIBABA_CLOUD_REGION, ALICLOUD_REGION, profile.
+        let regions = [("ALIBABA_CLOUD_REGION", "cn-beijing"), ("ALICLOUD_REGION", "cn-qingdao")];
+        assert_eq!(resolve(&cfg, &env_of(&regions)).unwrap().region.as_deref(), Some("cn-beijing"));
+        assert_eq!(resolve(&cfg, &env_of(&regions[1..])).unwrap().region.as_deref(), Some("cn-qingdao"));
+        let r = ProviderConfig { region: Some("eu-central-1".into()), ..cfg.clone() };
+        assert_eq!(resolve(&r, &env_of(&regions)).unwrap().region.as_deref(), Some("eu-central-1"));
+    }
+
+    #[test]
+    fn half_configured_sources_are_errors_without_secrets() {
+        let e =
+            resolve(&ProviderConfig::default(), &env_of(&[("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAIhalf")])).unwrap_err();
+        assert!(e.contains("ALIBABA_CLOUD_ACCESS_KEY_SECRET is not"), "{e}");
+        let e = resolve(&ProviderConfig::default(), &env_of(&[("ALICLOUD_SECRET_KEY", "s3cr3t")])).unwrap_err();
+        assert!(e.contains("ALICLOUD_ACCESS_KEY is not") && !e.contains("s3cr3t"), "{e}");
+        // A complete source earlier in the chain makes a later half one irrelevant.
+        let env = env_of(&[
+            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "id"),
+            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret"),
+            ("ALICLOUD_ACCESS_KEY", "half"),
+        ]);
+        assert_eq!(resolve(&ProviderConfig::default(), &env).unwrap().credentials.unwrap().access_key_id, "id");
+    }
+
+    #[test]
+    fn unsupported_or_incomplete_profiles_say_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.json");
+        std::fs::write(
+            &file,
+            r#"{"current":"role","profiles":[
+                {"name":"role","mode":"RamRoleArn","access_key_id":"a","access_key_secret":"b","ram_role_arn":"acs:ram::1:role/x"},
+                {"name":"sts","mode":"StsToken","access_key_id":"STS.a","access_key_secret":"b"}]}"#,
+        )
+        .unwrap();
+        let cfg = ProviderConfig { shared_credentials_file: Some(file.display().to_string()), ..Default::default() };
+        let e = resolve(&cfg, &env_of(&[])).unwrap_err();
+        assert!(e.contains("\"RamRoleArn\" is not supported"), "{e}");
+        let e = resolve(&ProviderConfig { profile: Some("sts".into()), ..cfg.clone() }, &env_of(&[])).unwrap_err();
+        assert!(e.contains("needs sts_token"), "{e}");
+        // Not reached when the environment has credentials.
+        let env = env_of(&[("ALICLOUD_ACCESS_KEY", "id"), ("ALICLOUD_SECRET_KEY", "secret")]);
+        assert!(resolve(&cfg, &env).is_ok());
+        // A named file that does not exist is an error; a missing default file is not.
+        let gone =
+            ProviderConfig { shared_credentials_file: Some("/nonexistent/config.json".into()), ..Default::default() };
+        assert!(resolve(&gone, &env_of(&[])).unwrap_err().contains("/nonexistent/config.json"));
+        let home = dir.path().join("empty-home").display().to_string();
+        assert_eq!(resolve(&ProviderConfig::default(), &env_of(&[("HOME", &home)])).unwrap().credentials, None);
+    }
+
+    #[test]
     fn debug_hides_the_secret() {
-        let c = pair(Some("id".into()), Some("s3cr3t".into()), Some("t0k3n".into()), "x").unwrap();
+        let c = pair(Some("id".into()), Some("s3cr3t".into()), Some("t0k3n".into()), "x", ("a", "b")).unwrap().unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cr3t") && !shown.contains("t0k3n"), "{shown}");
     }
