@@ -242,7 +242,7 @@ impl Alibaba {
         let authorization = sign::authorization(&signable, &creds.access_key_id, &creds.access_key_secret);
         let query = sign::canonical_query(&req.query);
         let full = if query.is_empty() { url.to_string() } else { format!("{url}?{query}") };
-        let mut builder = self.inner.http.request(req.method.clone(), &full).header("authorization", authorization);
+        let mut builder = self.inner.http.request(req.method.clone(), &full).header("authorization", &authorization);
         for (k, v) in &headers {
             if k != "host" {
                 builder = builder.header(k.as_str(), v.as_str());
@@ -256,7 +256,10 @@ impl Alibaba {
         let wait = retry::retry_after(resp.headers());
         let bytes = resp.bytes().await.map_err(|e| transport_failure(call, &e))?;
         if !(200..300).contains(&status) {
-            let err = parse_error(call, status, &bytes);
+            let mut err = parse_error(call, status, &bytes);
+            let signature = authorization.rsplit("Signature=").next().unwrap_or_default();
+            let secrets = [creds.access_key_secret.as_str(), creds.security_token.as_deref().unwrap_or(""), signature];
+            err.message = super::error::scrub(&err.message, &secrets);
             tracing::debug!(call, status, code = %err.code, request_id = ?err.request_id, "call failed");
             let failure = if err.is_throttling() {
                 Failure::Throttled

@@ -383,3 +383,59 @@ async fn logs_never_carry_secrets_tokens_or_signatures() {
         assert!(!logs.contains(secret), "{secret:?} logged:\n{logs}");
     }
 }
+
+/// A server that echoes the request's token and Authorization header in its error message, as a
+/// careless service might: the client must not pass them on.
+#[tokio::test(flavor = "multi_thread")]
+async fn echoed_secrets_are_scrubbed_from_errors() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = sock.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let head = String::from_utf8_lossy(&buf).to_string();
+        let header = |name: &str| {
+            head.lines()
+                .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()))
+                .unwrap_or("")
+                .to_string()
+        };
+        let message = format!(
+            "token {} authorization {} secret-in-string-to-sign",
+            header("x-acs-security-token"),
+            header("authorization")
+        );
+        let body =
+            json!({"Code": "InvalidSecurityToken.Malformed", "Message": message, "RequestId": "r-echo"}).to_string();
+        let resp = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        sock.write_all(resp.as_bytes()).await.unwrap();
+    });
+    let cfg = ProviderConfig {
+        region: Some("cn-hangzhou".into()),
+        access_key: Some("STS.echo".into()),
+        secret_key: Some("echo-secret-value".into()),
+        security_token: Some("echo-token-value".into()),
+        endpoints: EndpointSettings { ram: Some(url), ..Default::default() },
+        ..Default::default()
+    };
+    let a = Alibaba::new_with(&cfg, &no_env, fast()).unwrap().unwrap();
+    let e = a.rpc(Service::Ram, "GetUser", &[("UserName", "u".into())], Retry::Idempotent).await.unwrap_err();
+    server.await.unwrap();
+    let shown = format!("{e} {e:?} {}", e.to_diagnostics("x").0[0].detail);
+    assert!(shown.contains("r-echo") && shown.contains("<redacted>"), "{shown}");
+    let signature = e.message.split("Signature=").nth(1).unwrap_or_default();
+    assert!(signature.starts_with("<redacted>"), "{shown}");
+    assert!(!shown.contains("echo-token-value") && !shown.contains("echo-secret-value"), "{shown}");
+}
