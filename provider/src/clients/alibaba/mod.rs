@@ -197,30 +197,41 @@ impl Alibaba {
 /// The provider's Alibaba client for one operation (cancelled with the operation); an error
 /// diagnostic when no credentials are configured.
 pub async fn from_ctx(ctx: &Ctx) -> Result<Alibaba, Diagnostics> {
-    match try_from_ctx(ctx).await? {
-        Some(a) => Ok(a),
-        None => Err(crate::framework::diag::error(
-            "No Alibaba Cloud credentials",
-            "Set access_key and secret_key in the provider block, ALIBABA_CLOUD_ACCESS_KEY_ID and \
-             ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY), or a profile in \
-             ~/.aliyun/config.json.",
-        )),
-    }
+    require(try_from_ctx(ctx).await?)
 }
 
 /// Like [`from_ctx`], but `Ok(None)` when no credentials are configured anywhere (for optional
 /// cloud checks). Wrong settings are still an error.
 pub async fn try_from_ctx(ctx: &Ctx) -> Result<Option<Alibaba>, Diagnostics> {
     let cfg = ctx.provider::<ProviderConfig>()?;
-    let env = |k: &str| std::env::var(k).ok();
-    // A failed attempt is not cached, so a fixed file or variable is picked up next time.
+    lazy_client(&cfg, &ctx.cancel, &|k| std::env::var(k).ok()).await
+}
+
+fn require(client: Option<Alibaba>) -> Result<Alibaba, Diagnostics> {
+    client.ok_or_else(|| {
+        crate::framework::diag::error(
+            "No Alibaba Cloud credentials",
+            "Set access_key and secret_key in the provider block, ALIBABA_CLOUD_ACCESS_KEY_ID and \
+             ALIBABA_CLOUD_ACCESS_KEY_SECRET (or ALICLOUD_ACCESS_KEY and ALICLOUD_SECRET_KEY), or a profile in \
+             ~/.aliyun/config.json.",
+        )
+    })
+}
+
+/// The client kept in `cfg.alibaba`, built on first use, for an operation ending with `cancel`.
+async fn lazy_client(
+    cfg: &ProviderConfig,
+    cancel: &CancellationToken,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<Option<Alibaba>, Diagnostics> {
+    // A failed attempt is not cached: every operation reports the problem on its own.
     let client = cfg
         .alibaba
         .0
-        .get_or_try_init(|| async { Alibaba::new(&cfg, &env) })
+        .get_or_try_init(|| async { Alibaba::new(cfg, env) })
         .await
         .map_err(|e| crate::framework::diag::error("Invalid Alibaba Cloud configuration", e))?;
-    Ok(client.as_ref().map(|a| a.with_cancel(ctx.cancel.clone())))
+    Ok(client.as_ref().map(|a| a.with_cancel(cancel.clone())))
 }
 
 #[cfg(test)]

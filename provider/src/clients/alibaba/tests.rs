@@ -439,3 +439,32 @@ async fn echoed_secrets_are_scrubbed_from_errors() {
     assert!(signature.starts_with("<redacted>"), "{shown}");
     assert!(!shown.contains("echo-token-value") && !shown.contains("echo-secret-value"), "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_provider_client_is_built_once_and_only_when_asked() {
+    let cfg = ProviderConfig {
+        region: Some("cn-beijing".into()),
+        access_key: Some("id".into()),
+        secret_key: Some("secret".into()),
+        ..Default::default()
+    };
+    assert!(!cfg.alibaba.0.initialized());
+    let (c1, c2) = (CancellationToken::new(), CancellationToken::new());
+    let a = lazy_client(&cfg, &c1, &no_env).await.unwrap().unwrap();
+    let b = lazy_client(&cfg, &c2, &no_env).await.unwrap().unwrap();
+    assert!(Arc::ptr_eq(&a.inner, &b.inner));
+    assert_eq!(a.endpoint(Service::Ecs), "https://ecs.cn-beijing.aliyuncs.com");
+    // Each operation's cancellation reaches its own calls only.
+    c1.cancel();
+    assert!(a.cancel.as_ref().unwrap().is_cancelled() && !b.cancel.as_ref().unwrap().is_cancelled());
+
+    let nothing = ProviderConfig::default();
+    assert!(lazy_client(&nothing, &c2, &no_env).await.unwrap().is_none());
+    let d = require(None).unwrap_err();
+    assert_eq!(d.0[0].summary, "No Alibaba Cloud credentials");
+    let no_region =
+        ProviderConfig { access_key: Some("id".into()), secret_key: Some("s".into()), ..Default::default() };
+    let d = lazy_client(&no_region, &c2, &no_env).await.unwrap_err();
+    assert!(d.0[0].detail.contains("no region"), "{}", d.0[0].detail);
+    assert!(!no_region.alibaba.0.initialized());
+}
