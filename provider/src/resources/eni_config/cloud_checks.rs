@@ -149,6 +149,84 @@ pub async fn check(a: &Alibaba, inp: &Inputs, diags: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::config::EndpointSettings;
+    use crate::provider::ProviderConfig;
+    use hybrid_sandbox::cloud::{self, CloudOptions};
+    use hybrid_sandbox::{SandboxOptions, Scenario};
+
+    struct Cloud {
+        _sandbox: hybrid_sandbox::Running,
+        _dir: tempfile::TempDir,
+        client: Alibaba,
+        ids: hybrid_sandbox::cloud::SeedIds,
+    }
+
+    fn start() -> Cloud {
+        let dir = tempfile::tempdir().unwrap();
+        let (opts, handle) = cloud::mount(SandboxOptions::for_test(dir.path(), Scenario::Bgp), CloudOptions::default());
+        let sb = hybrid_sandbox::start(opts).unwrap();
+        let (url, state) = cloud::started(&sb, &handle).unwrap();
+        let (id, secret) = state.root_credentials();
+        let ep = Some(url);
+        let cfg = ProviderConfig {
+            region: Some("cn-hangzhou".into()),
+            access_key: Some(id.into()),
+            secret_key: Some(secret.into()),
+            endpoints: EndpointSettings { ram: ep.clone(), cs: ep.clone(), vpc: ep.clone(), ecs: ep },
+            ..Default::default()
+        };
+        let client = Alibaba::new(&cfg, &|_| None).unwrap().unwrap();
+        let ids = state.seed_ids().clone();
+        Cloud { _sandbox: sb, _dir: dir, client, ids }
+    }
+
+    /// The seeded, consistent configuration: cluster, its vSwitches by zone, its security group.
+    fn good(c: &Cloud) -> Inputs {
+        let mut vswitches: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (zone, id, _) in &c.ids.vswitches {
+            vswitches.entry(zone.clone()).or_default().push(id.clone());
+        }
+        Inputs {
+            cluster_id: Some(c.ids.cluster_id.clone()),
+            vswitches,
+            security_groups: vec![(AttrPath::attr("security_group"), c.ids.security_group_id.clone())],
+            service_cidr: Some("172.21.0.0/20".into()),
+        }
+    }
+
+    async fn errors(c: &Cloud, inp: &Inputs) -> Vec<(String, String)> {
+        let mut diags = Diagnostics::new();
+        check(&c.client, inp, &mut diags).await;
+        diags.iter().map(|d| (format!("{:?}", d.path), d.summary.clone())).collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn each_wrong_input_is_reported_on_its_attribute() {
+        let c = start();
+        assert_eq!(errors(&c, &good(&c)).await, vec![], "the seeded configuration is consistent");
+
+        let (zone, _, cidr) = c.ids.vswitches[0].clone();
+        let mut inp = good(&c);
+        inp.vswitches.get_mut(&zone).unwrap().push(c.ids.foreign_vswitch_id.clone());
+        inp.vswitches.insert("cn-hangzhou-z".into(), vec![c.ids.vswitches[0].1.clone(), "vsw-missing0".into()]);
+        inp.security_groups
+            .push((AttrPath::attr("security_groups").then_index(1), c.ids.foreign_security_group_id.clone()));
+        inp.service_cidr = Some(cidr.clone());
+        let found = errors(&c, &inp).await;
+        let has = |path: &[&str], summary: &str| {
+            found.iter().any(|(p, s)| s == summary && path.iter().all(|part| p.contains(part)))
+        };
+        assert!(has(&[&zone], "vSwitch in another VPC"), "{found:?}");
+        assert!(has(&["cn-hangzhou-z", "0"], "vSwitch in another zone"), "{found:?}");
+        assert!(has(&["cn-hangzhou-z", "1"], "vSwitch not found"), "{found:?}");
+        assert!(has(&["security_groups", "1"], "Security group in another VPC"), "{found:?}");
+        assert!(has(&["service_cidr"], "Service CIDR overlaps a vSwitch"), "{found:?}");
+
+        let mut inp = good(&c);
+        inp.cluster_id = Some("c0000000000000000000000000000bad".into());
+        let found = errors(&c, &inp).await;
+        assert!(found.len() == 1 && found[0].0.contains("cluster_id"), "{found:?}");
+    }
 
     #[test]
     fn overlap_is_symmetric_and_exact() {
