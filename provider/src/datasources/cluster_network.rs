@@ -637,4 +637,164 @@ mod tests {
         assert_eq!(parse_label("=true"), None);
         assert_eq!(parse_label("a=b=c"), None);
     }
+
+    /// `inspect` against the in-process sandbox API server, for shapes the sandbox scenarios do
+    /// not seed (Cilium, Canal, several CNIs, an operator Installation without IPPools).
+    mod live {
+        use super::super::*;
+        use crate::provider::KubernetesSettings;
+        use hybrid_sandbox::kube::{DeleteOptions, PatchKind, ResourceRef, WriteOptions};
+        use hybrid_sandbox::{SandboxOptions, Scenario};
+        use serde_json::json;
+
+        const CLOUD: (&str, &str) = ("alibabacloud.com/external", "true");
+
+        struct Env {
+            sb: hybrid_sandbox::Running,
+            kube: Kube,
+            _dir: tempfile::TempDir,
+        }
+
+        async fn start(scenario: Scenario) -> Env {
+            let dir = tempfile::tempdir().unwrap();
+            let sb = hybrid_sandbox::start(SandboxOptions::for_test(dir.path(), scenario)).unwrap();
+            let settings = KubernetesSettings {
+                host: Some(sb.base_url.clone()),
+                token: Some(sb.token.clone()),
+                cluster_ca_certificate: Some(sb.ca_pem.clone()),
+                ..Default::default()
+            };
+            let kube = Kube::connect(&settings).await.unwrap();
+            Env { sb, kube, _dir: dir }
+        }
+
+        fn create(env: &Env, r: ResourceRef, ns: Option<&str>, obj: Json) {
+            env.sb.store.create(&r, ns, obj, &WriteOptions::manager("kubectl-client-side-apply")).unwrap();
+        }
+
+        /// A DaemonSet as the CNI's manifests or chart create it (abridged to what matters here).
+        fn daemonset(ns: &str, name: &str, k8s_app: &str, configmap: &str) -> Json {
+            json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+                "metadata": {"name": name, "namespace": ns, "labels": {"k8s-app": k8s_app}},
+                "spec": {"selector": {"matchLabels": {"k8s-app": k8s_app}},
+                  "template": {"metadata": {"labels": {"k8s-app": k8s_app}},
+                    "spec": {"hostNetwork": true,
+                      "containers": [{"name": k8s_app, "image": format!("example.com/{k8s_app}:v1")}],
+                      "volumes": [{"name": "config", "configMap": {"name": configmap}}]}}}})
+        }
+
+        fn configmap(ns: &str, name: &str, data: Json) -> Json {
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": data})
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn cluster_network_cilium_native_routing() {
+            let env = start(Scenario::Host).await;
+            create(
+                &env,
+                ResourceRef::daemonsets(),
+                Some("kube-system"),
+                daemonset("kube-system", "cilium", "cilium", "cilium-config"),
+            );
+            create(
+                &env,
+                ResourceRef::daemonsets(),
+                Some("kube-system"),
+                daemonset("kube-system", "cilium-envoy", "cilium-envoy", "cilium-envoy-config"),
+            );
+            let data =
+                json!({"routing-mode": "native", "ipam": "cluster-pool", "cluster-pool-ipv4-cidr": "10.0.0.0/8"});
+            create(
+                &env,
+                ResourceRef::configmaps(),
+                Some("kube-system"),
+                configmap("kube-system", "cilium-config", data),
+            );
+            let (st, warnings) = inspect(&env.kube, CLOUD).await.unwrap();
+            assert_eq!((st.cni.as_str(), st.mode.as_str(), st.scenario.as_str()), ("cilium", "native", "bgp"));
+            assert_eq!(
+                (st.cni_namespace.as_deref(), st.cni_daemonset.as_deref()),
+                (Some("kube-system"), Some("cilium"))
+            );
+            assert_eq!(st.pod_cidrs, vec!["10.0.0.0/8"]);
+            assert!(warnings.is_empty(), "cilium-envoy is no second CNI: {warnings:?}");
+            assert_eq!(st.cloud_nodes.len(), 2);
+            assert_eq!(st.onprem_nodes.len(), 3);
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn cluster_network_cilium_without_its_configmap_is_unknown() {
+            let env = start(Scenario::Host).await;
+            create(
+                &env,
+                ResourceRef::daemonsets(),
+                Some("kube-system"),
+                daemonset("kube-system", "cilium", "cilium", "cilium-config"),
+            );
+            let (st, warnings) = inspect(&env.kube, CLOUD).await.unwrap();
+            assert_eq!((st.cni.as_str(), st.mode.as_str(), st.scenario.as_str()), ("cilium", "unknown", "unknown"));
+            assert!(warnings.iter().any(|w| w.contains("kube-system/cilium-config")), "{warnings:?}");
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn cluster_network_canal_reads_its_mounted_configmap() {
+            let env = start(Scenario::Host).await;
+            create(
+                &env,
+                ResourceRef::daemonsets(),
+                Some("kube-system"),
+                daemonset("kube-system", "canal", "canal", "canal-config"),
+            );
+            let data = json!({"calico_backend": "none",
+                              "net-conf.json": "{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"vxlan\"}}"});
+            create(
+                &env,
+                ResourceRef::configmaps(),
+                Some("kube-system"),
+                configmap("kube-system", "canal-config", data),
+            );
+            let (st, _) = inspect(&env.kube, CLOUD).await.unwrap();
+            assert_eq!((st.cni.as_str(), st.mode.as_str(), st.scenario.as_str()), ("flannel", "vxlan", "overlay"));
+            assert_eq!(st.cni_daemonset.as_deref(), Some("canal"));
+            assert_eq!(st.pod_cidrs, vec!["10.244.0.0/16"]);
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn cluster_network_several_cnis_warn() {
+            let env = start(Scenario::Bgp).await;
+            create(
+                &env,
+                ResourceRef::daemonsets(),
+                Some("kube-system"),
+                daemonset("kube-system", "cilium", "cilium", "cilium-config"),
+            );
+            let (st, warnings) = inspect(&env.kube, CLOUD).await.unwrap();
+            assert_eq!(st.cni, "calico", "the first in API order (kube-system/calico-node)");
+            assert!(
+                warnings.iter().any(|w| w.contains("kube-system/calico-node") && w.contains("kube-system/cilium")),
+                "{warnings:?}"
+            );
+        }
+
+        /// Before the operator has written IPPools (or with the CRD gone), its Installation says.
+        #[tokio::test(flavor = "multi_thread")]
+        async fn cluster_network_operator_installation_without_ippools() {
+            let env = start(Scenario::BgpOperator).await;
+            let crd = ResourceRef::crds();
+            env.sb.store.delete(&crd, None, "ippools.crd.projectcalico.org", &DeleteOptions::default()).unwrap();
+            let patch = json!({"spec": {"calicoNetwork": {"ipPools": [
+                {"cidr": "10.48.0.0/16", "encapsulation": "VXLANCrossSubnet", "natOutgoing": "Enabled"}]}}});
+            let inst = ResourceRef::new("operator.tigera.io", "v1", "installations");
+            env.sb
+                .store
+                .patch(&inst, None, "default", PatchKind::Merge, &patch, &WriteOptions::manager("kubectl-patch"))
+                .unwrap();
+            let (st, warnings) = inspect(&env.kube, CLOUD).await.unwrap();
+            assert!(st.operator_managed);
+            assert_eq!((st.cni.as_str(), st.mode.as_str(), st.scenario.as_str()), ("calico", "vxlan", "overlay"));
+            assert_eq!(st.cni_namespace.as_deref(), Some("calico-system"));
+            assert_eq!(st.pod_cidrs, vec!["10.48.0.0/16"]);
+            assert!(warnings.is_empty(), "{warnings:?}");
+        }
+    }
 }
