@@ -243,6 +243,34 @@ fn feeds_the_affinity_patch_flannel() -> Result<()> {
     feeds_the_affinity_patch("overlay", "daemonset")
 }
 
+/// The documentation snippet patches the CNI only in the BGP scenario: in the overlay scenario
+/// the CNI must keep running on cloud nodes.
+fn documentation_snippet(scenario: &str, patches: usize) -> Result<()> {
+    let path = acceptance_tests::repo_root().join("examples/data-sources/hybrid_cluster_network/data-source.tf");
+    let snippet = std::fs::read_to_string(&path)?;
+    let sb = Sandbox::start(scenario, &[])?;
+    let mut t = case(&format!("cluster_network_snippet_{scenario}"), &sb)?;
+    t.run_steps_keep(vec![Step::apply(&snippet)])?;
+    let out = t.outputs()?;
+    ensure!(out["network"]["value"]["scenario"] == scenario, "outputs: {out}");
+    let state = t.state_json()?;
+    let count = state["values"]["root_module"]["resources"]
+        .as_array()
+        .map_or(0, |rs| rs.iter().filter(|r| r["type"] == "hybrid_cni_affinity_patch").count());
+    ensure!(count == patches, "expected {patches} affinity patch(es), state has {count}");
+    t.run_steps(vec![Step::plan_empty(), Step::destroy()])
+}
+
+#[test]
+fn documentation_snippet_bgp() -> Result<()> {
+    documentation_snippet("bgp", 1)
+}
+
+#[test]
+fn documentation_snippet_overlay() -> Result<()> {
+    documentation_snippet("overlay", 0)
+}
+
 /// An API server that cannot be reached is an error naming what failed, without the token.
 #[test]
 fn unreachable_cluster_is_an_error() -> Result<()> {
