@@ -97,6 +97,9 @@ fn lifecycle_with_drift_import_and_foreign_keys() -> Result<()> {
         "service_cidr": "172.21.0.0/20",
         "security_group": sb.var("TF_VAR_security_group_id").context("security_group_id")?,
         "vswitch_selection_policy": "ordered",
+        "eni_selection_policy": "most_ips",
+        "ip_stack": "ipv4",
+        "eni_cap_ratio": 1.0,
         "access_key": "LTAIexamplekey",
         "access_secret": SECRET,
     });

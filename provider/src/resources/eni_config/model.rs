@@ -287,7 +287,8 @@ pub(crate) mod tests {
     fn reading_back_is_independent_of_formatting() {
         let m = seed_model();
         let compact = serde_json::to_string(&serde_json::from_str::<Json>(&m.eni_conf(None)).unwrap()).unwrap();
-        let data = json!({ ENI_CONF: compact, CNI_CONF: "{ \"type\" : \"terway\", \"name\":\"terway\",\"cniVersion\":\"0.3.0\"}" });
+        let cni = r#"{ "type" : "terway", "name":"terway","cniVersion":"0.3.0"}"#;
+        let data = json!({ ENI_CONF: compact, CNI_CONF: cni });
         let found = Model::from_data("kube-system", "eni-config", data.as_object().unwrap()).unwrap();
         let expected = Model {
             id: Some("kube-system/eni-config".into()),

@@ -1,8 +1,9 @@
 //! The schema of `hybrid_eni_config`. `eni_conf` attributes carry the names of the keys Terway
 //! reads; the `10-terway.conf` settings are `cni_version`, `cni_name`, `cni_type` and `ipvlan`.
-//! Defaults are the ones the seed/ACK manifests write (`version` "1", pool sizes 5/0,
-//! `cniVersion` "0.3.0", name and type "terway"); optional keys without one stay out of the JSON,
-//! so the daemon applies its own default (noted in each description).
+//! Defaults are Terway's own (`vswitch_selection_policy` random, `eni_selection_policy` most_ips,
+//! `ip_stack` ipv4, `eni_cap_ratio` 1) and the seed's (`version` "1", pool sizes 5/0, `cniVersion`
+//! "0.3.0", name and type "terway"), written out so the plan shows what Terway will do; optional
+//! keys without a documented default stay out of the JSON, so the daemon applies its own.
 
 use crate::cty::{Type, Value};
 use crate::framework::validators::{IdWithPrefix, IntBetween, OneOf};
@@ -63,16 +64,18 @@ fn pool_and_network() -> Vec<Attribute> {
             .description("Security groups (`sg-...`) of the ENIs, when more than one.")
             .validate(sg()),
         string_attr("prefix", "Prefix of the names of the ENIs Terway creates."),
-        string_attr("vswitch_selection_policy", "How Terway picks a vSwitch of a zone (Terway's default: `random`).")
-            .validate(OneOf(&["ordered", "random", "most"])),
-        string_attr("eni_selection_policy", "How Terway picks an ENI for a new IP (Terway's default: `most_ips`).")
-            .validate(OneOf(&["most_ips", "least_ips"])),
-        string_attr("ip_stack", "IP families of pods (Terway's default: `ipv4`).")
-            .validate(OneOf(&["ipv4", "ipv6", "dual"])),
+        with_default(Attribute::string("vswitch_selection_policy"), "random")
+            .validate(OneOf(&["ordered", "random", "most"]))
+            .description("How Terway picks a vSwitch of a zone (the seed uses `ordered`)."),
+        with_default(Attribute::string("eni_selection_policy"), "most_ips")
+            .validate(OneOf(&["most_ips", "least_ips"]))
+            .description("How Terway picks an ENI for a new IP."),
+        with_default(Attribute::string("ip_stack"), "ipv4")
+            .validate(OneOf(&["ipv4", "ipv6", "dual"]))
+            .description("IP families of pods; `service_cidr` must match."),
         string_attr("ipam_type", "IPAM mode (`crd` for the centralised IPAM).").validate(OneOf(&["crd", "default"])),
-        Attribute::number("eni_cap_ratio")
-            .optional()
-            .description("Share of the ENI quota Terway may use, in (0, 1] (Terway's default: 1)."),
+        with_default(Attribute::number("eni_cap_ratio"), 1i64)
+            .description("Share of the ENI quota Terway may use, in (0, 1]."),
         Attribute::number("eni_cap_shift")
             .optional()
             .validate(IntBetween(-100, 100))
@@ -113,12 +116,13 @@ pub fn schema() -> Schema {
     let block = Block::new(
         "The Terway configuration of a registered cluster: the `eni_conf` and `10-terway.conf` documents of the \
          ConfigMap `kube-system/eni-config`, written by server-side apply as `terraform-provider-hybrid` (an \
-         existing ConfigMap is adopted). Attributes are named as the `eni_conf` keys Terway reads; an unset optional \
-         attribute leaves its key out, so Terway applies its own default. Keys this resource does not model, in \
-         either document or elsewhere in the ConfigMap, are kept as found. Drift is detected per attribute, and \
-         JSON formatting alone never causes a diff. Destroy removes the two keys (and the ConfigMap, when this \
-         resource created it and nothing else is left). Import with `namespace/name`.",
+         existing ConfigMap is adopted). Attributes are named as the `eni_conf` keys Terway reads; defaults are \
+         Terway's (or the seed's), and an unset optional attribute without one leaves its key out. Keys this \
+         resource does not model, in either document or elsewhere in the ConfigMap, are kept as found. Drift is \
+         detected per attribute, and JSON formatting alone never causes a diff. Destroy removes the two keys (and \
+         the ConfigMap, when this resource created it and nothing else is left). Import with `namespace/name`.",
     );
+
     let attrs = identity().into_iter().chain(pool_and_network()).chain(credentials()).chain(cni());
     Schema::new(0, attrs.fold(block, Block::attr))
 }
