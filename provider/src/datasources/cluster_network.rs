@@ -303,7 +303,8 @@ async fn inspect(kube: &Kube, cloud_label: (&str, &str)) -> Result<(State, Vec<S
         st.pod_cidrs = datapath.pod_cidrs;
     }
     st.scenario = scenario(first.map(|(c, _)| c), &st.mode).into();
-    if st.scenario == "unknown" {
+    // An unknown mode already came with its reason; a known mode outside the mapping did not.
+    if st.scenario == "unknown" && st.mode != "unknown" {
         warnings
             .push(format!("The {} mode {:?} maps to no known scenario; `scenario` is \"unknown\".", st.cni, st.mode));
     }
@@ -624,6 +625,7 @@ mod tests {
         assert_eq!(scenario(Some(Cni::Cilium), "native"), "bgp");
         assert_eq!(scenario(Some(Cni::Cilium), "geneve"), "overlay");
         assert_eq!(scenario(Some(Cni::Flannel), "unknown"), "unknown");
+        assert_eq!(scenario(Some(Cni::Flannel), "alivpc"), "unknown", "cloud-route backends are not mapped");
     }
 
     #[test]
@@ -757,6 +759,19 @@ mod tests {
             assert_eq!((st.cni.as_str(), st.mode.as_str(), st.scenario.as_str()), ("flannel", "vxlan", "overlay"));
             assert_eq!(st.cni_daemonset.as_deref(), Some("canal"));
             assert_eq!(st.pod_cidrs, vec!["10.244.0.0/16"]);
+        }
+
+        #[tokio::test(flavor = "multi_thread")]
+        async fn cluster_network_unmapped_backend_is_an_unknown_scenario_with_one_warning() {
+            let env = start(Scenario::Overlay).await;
+            let patch = json!({"data": {"net-conf.json": "{\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"alivpc\"}}"}});
+            let cm = ResourceRef::configmaps();
+            let opts = WriteOptions::manager("kubectl-patch");
+            env.sb.store.patch(&cm, Some("kube-flannel"), "kube-flannel-cfg", PatchKind::Merge, &patch, &opts).unwrap();
+            let (st, warnings) = inspect(&env.kube, CLOUD).await.unwrap();
+            assert_eq!((st.mode.as_str(), st.scenario.as_str()), ("alivpc", "unknown"));
+            assert_eq!(warnings.len(), 1, "{warnings:?}");
+            assert!(warnings[0].contains("alivpc"), "{warnings:?}");
         }
 
         #[tokio::test(flavor = "multi_thread")]
