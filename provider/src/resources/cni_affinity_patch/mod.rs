@@ -275,7 +275,7 @@ impl Resource for CniAffinityPatch {
                 Attribute::string("key")
                     .default(DEFAULT_KEY)
                     .validate(Check {
-                        description: "a Kubernetes label key",
+                        description: "Must be a Kubernetes label key (an optional DNS-subdomain prefix and `/`, then at most 63 characters).",
                         check: |v: &Value| validation::label_key(v.as_str().unwrap_or_default()),
                     })
                     .description("Node label key that marks cloud nodes."),
