@@ -241,6 +241,14 @@ fn operator_managed_calico_is_patched_through_the_installation() -> Result<()> {
     json_patch(&sb, &["ds", "-n", "calico-system", "calico-node"], json!([{"op": "remove", "path": AFFINITY}]))?;
     ensure!(ds(&sb, "calico-system", "calico-node")?.pointer(AFFINITY).is_some(), "the operator did not revert");
 
+    t.run_steps_keep(vec![
+        // Detected at plan time: the plan already names the Installation.
+        Step::plan_changes(CALICO).check(check::attr_eq(ADDR, "target", "installation:default")).check(check::attr_eq(
+            ADDR,
+            "id",
+            "calico-system/calico-node",
+        )),
+    ])?;
     t.run_steps_keep(vec![Step::apply(CALICO)
         .check(check::attr_eq(ADDR, "id", "calico-system/calico-node"))
         .check(check::attr_eq(ADDR, "target", "installation:default"))
