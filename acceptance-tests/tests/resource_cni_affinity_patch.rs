@@ -283,7 +283,7 @@ fn operator_managed_calico_is_patched_through_the_installation() -> Result<()> {
 
 #[test]
 fn conflicts_from_concurrent_writers_are_retried() -> Result<()> {
-    let (sb, mut t) = setup("affinity_conflicts", "bgp", &["--fault-conflict-rate", "0.5"])?;
+    let (sb, mut t) = setup("affinity_conflicts", "bgp", &["--fault-conflict-rate", "0.3"])?;
     t.env("TF_LOG_PROVIDER", "DEBUG");
     t.write_config(CALICO)?;
     t.apply()?;
