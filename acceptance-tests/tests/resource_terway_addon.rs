@@ -43,8 +43,12 @@ fn install_upgrade_modify_drift_import_uninstall() -> Result<()> {
         // Upgrade, then turn NetworkPolicy on (a config modification).
         Step::apply(&config("  version = \"v1.17.5\"\n  config = jsonencode({ IPVlan = \"false\" })"))
             .check(check::attr_eq(ADDR, "version", "v1.17.5")),
-        Step::apply(&config("  network_policy = true\n  config = jsonencode({ IPVlan = \"false\" })"))
-            .check(check::attr_eq(ADDR, "network_policy", true)),
+        // A config change is a modification in place.
+        Step::apply(&config("  config = jsonencode({ IPVlan = \"true\" })")).check(check::attr_eq(
+            ADDR,
+            "config",
+            r#"{"IPVlan":"true"}"#,
+        )),
         Step::import(ADDR, &format!("{cluster}:terway-eniip")).ignore(&["config", "timeouts"]),
     ])?;
     let ds = sb.get_json(&["daemonset", "-n", "kube-system", "terway-eniip"])?;
@@ -56,6 +60,19 @@ fn install_upgrade_modify_drift_import_uninstall() -> Result<()> {
         "uninstall left the DaemonSet"
     );
     Ok(())
+}
+
+#[test]
+fn network_policy_is_a_modification_where_no_calico_runs() -> Result<()> {
+    let sb = Sandbox::start("host", &[])?;
+    let mut t = TestCase::new("terway_addon_network_policy")?;
+    t.env_file(&sb.env_file())?;
+    t.run_steps(vec![
+        Step::apply(&config("")).check(check::attr_eq(ADDR, "network_policy", false)),
+        Step::apply(&config("  network_policy = true")).check(check::attr_eq(ADDR, "network_policy", true)),
+        Step::plan_empty(),
+        Step::destroy(),
+    ])
 }
 
 #[test]

@@ -79,9 +79,10 @@ resource "hybrid_eni_config" "this" {
   }
 }
 
-# 4. Keep the on-prem CNI (calico-node here) off the cloud nodes.
+# 4. Keep the on-prem CNI (calico-node here) off the cloud nodes. Only a routed (BGP) network needs
+#    this; an overlay keeps its CNI on the cloud nodes and does not use Terway at all.
 resource "hybrid_cni_affinity_patch" "onprem_cni" {
-  count     = data.hybrid_cluster_network.this.cni == "none" ? 0 : 1
+  count     = data.hybrid_cluster_network.this.scenario == "bgp" ? 1 : 0
   namespace = data.hybrid_cluster_network.this.cni_namespace
   name      = data.hybrid_cluster_network.this.cni_daemonset
 

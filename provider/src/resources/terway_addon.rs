@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
 
 use crate::clients::alibaba::{self, Alibaba, CloudError, Retry};
+use crate::clients::kubernetes::{self, ResourceType};
 use crate::cty::Value;
 use crate::datapath;
 use crate::framework::schema::timeouts_block;
@@ -84,6 +85,49 @@ fn check_config_json(v: &Value) -> Result<(), String> {
         Ok(Json::Object(_)) => Ok(()),
         Ok(_) => Err("the addon config must be a JSON object".into()),
         Err(e) => Err(format!("not valid JSON: {e}")),
+    }
+}
+
+/// Refuses `network_policy = true` when the cluster already runs Calico (a calico-node DaemonSet or
+/// Calico's IPPool CRD); warns when the cluster cannot be inspected.
+async fn check_network_policy_safe(ctx: &Ctx, diags: &mut Diagnostics) {
+    let at = AttrPath::attr("network_policy");
+    let kube = match kubernetes::from_ctx(ctx).await {
+        Ok(k) => k,
+        Err(_) => {
+            diags.warning_at(
+                at,
+                "NetworkPolicy not checked against the cluster",
+                "Without access to the cluster's Kubernetes API the provider cannot tell whether Calico already runs \
+                 there. Terway's NetworkPolicy support breaks an existing Calico network.",
+            );
+            return;
+        }
+    };
+    let daemonsets: Result<Option<Vec<Json>>, _> = kube.list(&ResourceType::DAEMONSETS.collection(None), None).await;
+    let calico_ds = daemonsets
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|d| d["metadata"]["name"] == "calico-node")
+        .map(|d| format!("{}/calico-node", d["metadata"]["namespace"].as_str().unwrap_or_default()));
+    let crd = kube
+        .get::<Json>("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/ippools.crd.projectcalico.org")
+        .await
+        .ok()
+        .flatten()
+        .map(|_| "the Calico CRD ippools.crd.projectcalico.org".to_string());
+    if let Some(found) = calico_ds.or(crd) {
+        diags.error_at(
+            at,
+            "NetworkPolicy would break the on-premises Calico network",
+            format!(
+                "The cluster already runs Calico ({found}). Terway's NetworkPolicy support installs Calico components \
+                 of its own that conflict with it. Keep network_policy = false and enforce policies with the existing \
+                 Calico."
+            ),
+        );
     }
 }
 
@@ -300,6 +344,13 @@ impl Resource for TerwayAddon {
             } else if prior.is_null() {
                 attrs.insert("state".into(), Value::string("active"));
             }
+        }
+        // Terway's NetworkPolicy support brings its own Calico components, which break a Calico
+        // network that is already there: refuse at plan, before anything is installed.
+        let np_on = plan.planned.get("network_policy").and_then(Value::as_bool) == Some(true);
+        let np_was_on = plan.prior.get("network_policy").and_then(Value::as_bool) == Some(true);
+        if np_on && !np_was_on {
+            check_network_policy_safe(ctx, diags).await;
         }
         // A new cluster ID is checked before anything is planned against it.
         let Some(cluster) = cluster else { return };
