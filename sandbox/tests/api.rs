@@ -310,6 +310,37 @@ fn apply_over_http() {
     assert!(v["data"].get("b").is_none(), "fields the applier dropped are removed");
 }
 
+// Server-side apply docs ("Using Server-Side Apply in a controller"): a resourceVersion in the applied
+// configuration is a precondition; a stale one answers 409 Conflict, the current one applies.
+#[test]
+fn apply_honours_a_resource_version_precondition() {
+    let sb = start(Scenario::Host);
+    let ct = Some("application/apply-patch+yaml");
+    let path = format!("{CM}/guarded?fieldManager=tf");
+    let (c, v) = call(&sb, "PATCH", &path, ct, Some(cm("guarded", json!({"a":"1"}))));
+    assert_eq!(c, 201, "{v}");
+    let rv = v["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    // Someone else writes: our version is stale now.
+    let (c, _) = call(
+        &sb,
+        "PATCH",
+        &format!("{CM}/guarded"),
+        Some("application/merge-patch+json"),
+        Some(json!({"data":{"x":"y"}})),
+    );
+    assert_eq!(c, 200);
+    let mut stale = cm("guarded", json!({"a":"2"}));
+    stale["metadata"]["resourceVersion"] = json!(rv);
+    let (c, e) = call(&sb, "PATCH", &path, ct, Some(stale));
+    assert_eq!((c, e["reason"].as_str()), (409, Some("Conflict")), "{e}");
+    let (_, now) = req(&sb, "GET", &format!("{CM}/guarded"), None);
+    let mut fresh = cm("guarded", json!({"a":"2"}));
+    fresh["metadata"]["resourceVersion"] = now["metadata"]["resourceVersion"].clone();
+    let (c, v) = call(&sb, "PATCH", &path, ct, Some(fresh));
+    assert_eq!(c, 200, "{v}");
+    assert_eq!(v["data"]["a"], "2");
+}
+
 // Fault hooks: fail_next answers 429 with Retry-After, then 503; the admin API switches faults off.
 #[test]
 fn fault_admin_api() {

@@ -747,6 +747,15 @@ impl Inner {
         if meta(&config).get("managedFields").is_some_and(|m| !m.is_null()) {
             return Err(ApiError::bad_request("metadata.managedFields must be nil"));
         }
+        // A resourceVersion in an applied configuration is a precondition, as on a real server:
+        // the apply fails with 409 unless it names the live object's current version.
+        let want_rv = meta(&config)["resourceVersion"].as_str().unwrap_or_default().to_string();
+        if !want_rv.is_empty() {
+            let live_rv = live.as_ref().map(|l| meta(l)["resourceVersion"].as_str().unwrap_or_default().to_string());
+            if live_rv.as_deref() != Some(want_rv.as_str()) {
+                return Err(ApiError::conflict_modified(&info.group, &info.resource, name));
+            }
+        }
         if opts.field_manager.is_empty() {
             return Err(ApiError::bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set"));
         }
