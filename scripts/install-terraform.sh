@@ -98,7 +98,8 @@ if [[ ! -x "$bin" || ! -f "$shim_c" || "$(cat "$shim_c")" != "$shim_src" ]]; the
   mv "$bin.tmp" "$bin"
 fi
 # 3. Check it really runs the pinned Terraform.
-version_line="$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$bin" version 2>/dev/null | head -n1)"
+version_line="$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$bin" version 2>/dev/null || true)"
+version_line="${version_line%%$'\n'*}"
 if [[ "$version_line" != "Terraform v$TERRAFORM_VERSION" ]]; then
   echo "install-terraform: $bin printed '$version_line', expected 'Terraform v$TERRAFORM_VERSION'" >&2
   exit 1

@@ -18,7 +18,9 @@ if [[ -z "${TF_ACC_TERRAFORM_PATH:-}" ]]; then
   TF_ACC_TERRAFORM_PATH="$(bash scripts/install-terraform.sh)"
 fi
 export TF_ACC_TERRAFORM_PATH
-TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$TF_ACC_TERRAFORM_PATH" version | head -n1
+# No `| head`: with pipefail, Terraform writing after head exits would fail the run (SIGPIPE).
+tf_version="$(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 "$TF_ACC_TERRAFORM_PATH" version)"
+echo "${tf_version%%$'\n'*}"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
