@@ -450,13 +450,13 @@ impl DataSource for ClusterNetwork {
             diags.error("Invalid cloud_node_label", format!("{label:?} is not key=value."));
             return None;
         };
-        let kube = kubernetes::from_ctx(ctx).await.map_err(|d| diags.extend(d)).ok()?;
+        let kube = diags.capture(kubernetes::from_ctx(ctx).await)?;
         match inspect(&kube, cloud_label).await {
             Ok((st, warnings)) => {
                 for w in warnings {
                     diags.warning("hybrid_cluster_network: incomplete answer", w);
                 }
-                model::encode(&st, &self.schema().value_type()).map_err(|d| diags.extend(d)).ok()
+                diags.capture(model::encode(&st, &self.schema().value_type()))
             }
             Err(e) => {
                 diags.extend(e.to_diagnostics("Could not inspect the cluster network"));

@@ -112,6 +112,6 @@ impl DataSource for DatapathImage {
             images: all(false),
             vpc_images: all(true),
         };
-        model::encode(&state, &self.schema().value_type()).map_err(|d| diags.extend(d)).ok()
+        diags.capture(model::encode(&state, &self.schema().value_type()))
     }
 }

@@ -57,6 +57,10 @@ impl Diagnostics {
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
+    /// The value of `result`, or `None` with its diagnostics added here.
+    pub fn capture<T>(&mut self, result: Result<T, Diagnostics>) -> Option<T> {
+        result.map_err(|d| self.extend(d)).ok()
+    }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

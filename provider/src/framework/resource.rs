@@ -63,6 +63,14 @@ pub trait Resource: Send + Sync {
     /// Turns an import ID into a state that `read` can complete.
     async fn import(&self, ctx: &Ctx, id: &str, diags: &mut Diagnostics) -> Option<Value>;
 
+    /// A typed model as a value of this resource's schema; a failure is added to `diags`.
+    fn encode_state<M: serde::Serialize>(&self, model: &M, diags: &mut Diagnostics) -> Option<Value>
+    where
+        Self: Sized,
+    {
+        diags.capture(super::model::encode(model, &self.schema().value_type()))
+    }
+
     /// Converts a stored state of an older schema version (as JSON) to the current one.
     fn upgrade_state(
         &self,

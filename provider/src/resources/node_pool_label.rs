@@ -103,17 +103,10 @@ fn labels_json(labels: &BTreeMap<String, String>) -> Json {
 }
 
 async fn cloud(ctx: &Ctx, diags: &mut Diagnostics) -> Option<Alibaba> {
-    alibaba::from_ctx(ctx).await.map_err(|d| diags.extend(d)).ok()
+    diags.capture(alibaba::from_ctx(ctx).await)
 }
 
 impl NodePoolLabel {
-    fn decode(v: &Value, diags: &mut Diagnostics) -> Option<Model> {
-        model::decode(v).map_err(|d| diags.extend(d)).ok()
-    }
-    fn encode(&self, m: &Model, diags: &mut Diagnostics) -> Option<Value> {
-        model::encode(m, &self.schema().value_type()).map_err(|d| diags.extend(d)).ok()
-    }
-
     /// Every pool of the cluster, listed once per provider run and shared by all label resources.
     async fn pools(a: &Alibaba, cluster: &str) -> Result<Vec<Json>, CloudError> {
         let list = a
@@ -258,7 +251,7 @@ impl Resource for NodePoolLabel {
         _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let mut m = Self::decode(planned, diags)?;
+        let mut m = diags.capture(model::decode::<Model>(planned))?;
         let a = cloud(ctx, diags).await?;
         let timeout = ctx.timeout(planned, "create", DEFAULT_TIMEOUT);
         match Self::write(&a, &m, &m.labels(), &[], timeout).await {
@@ -279,11 +272,11 @@ impl Resource for NodePoolLabel {
             Self::label_nodes(ctx, &m, &m.labels(), &[], diags).await;
         }
         m.id = Some(format!("{}:{}", m.cluster(), m.pool()));
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn read(&self, ctx: &Ctx, state: &Value, _private: &mut Private, diags: &mut Diagnostics) -> Option<Value> {
-        let mut m = Self::decode(state, diags)?;
+        let mut m = diags.capture(model::decode::<Model>(state))?;
         let a = cloud(ctx, diags).await?;
         let pools = match Self::pools(&a, m.cluster()).await {
             Ok(p) => p,
@@ -300,7 +293,7 @@ impl Resource for NodePoolLabel {
         let ours: BTreeMap<String, String> =
             m.labels().keys().filter_map(|k| actual.get(k).map(|v| (k.clone(), v.clone()))).collect();
         m.labels = Some(ours);
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn update(
@@ -312,8 +305,8 @@ impl Resource for NodePoolLabel {
         _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let old = Self::decode(prior, diags)?;
-        let m = Self::decode(planned, diags)?;
+        let old = diags.capture(model::decode::<Model>(prior))?;
+        let m = diags.capture(model::decode::<Model>(planned))?;
         let a = cloud(ctx, diags).await?;
         let timeout = ctx.timeout(planned, "update", DEFAULT_TIMEOUT);
         let dropped: Vec<String> = old.labels().keys().filter(|k| !m.labels().contains_key(*k)).cloned().collect();
@@ -324,11 +317,11 @@ impl Resource for NodePoolLabel {
         if m.apply_to_nodes == Some(true) {
             Self::label_nodes(ctx, &m, &m.labels(), &dropped, diags).await;
         }
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn delete(&self, ctx: &Ctx, prior: &Value, _private: &Private, diags: &mut Diagnostics) {
-        let Some(m) = Self::decode(prior, diags) else { return };
+        let Some(m) = diags.capture(model::decode::<Model>(prior)) else { return };
         let Some(a) = cloud(ctx, diags).await else { return };
         let timeout = ctx.timeout(prior, "delete", DEFAULT_TIMEOUT);
         let keys: Vec<String> = m.labels().keys().cloned().collect();
@@ -355,7 +348,7 @@ impl Resource for NodePoolLabel {
             apply_to_nodes: Some(false),
             timeouts: None,
         };
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 }
 

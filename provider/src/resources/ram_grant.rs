@@ -149,13 +149,6 @@ fn ambiguous(e: &CloudError) -> bool {
 }
 
 impl RamGrant {
-    fn decode(v: &Value, diags: &mut Diagnostics) -> Option<Model> {
-        model::decode(v).map_err(|d| diags.extend(d)).ok()
-    }
-    fn encode(&self, m: &Model, diags: &mut Diagnostics) -> Option<Value> {
-        model::encode(m, &self.schema().value_type()).map_err(|d| diags.extend(d)).ok()
-    }
-
     async fn user_exists(a: &Alibaba, user: &str) -> Result<bool, CloudError> {
         match rpc(a, "GetUser", &[("UserName", user.into())], Retry::Idempotent).await {
             Ok(_) => Ok(true),
@@ -403,8 +396,8 @@ impl RamGrant {
     }
 
     async fn clients(ctx: &Ctx, diags: &mut Diagnostics) -> Option<(Alibaba, Kube)> {
-        let a = alibaba::from_ctx(ctx).await.map_err(|d| diags.extend(d)).ok()?;
-        let k = kubernetes::from_ctx(ctx).await.map_err(|d| diags.extend(d)).ok()?;
+        let a = diags.capture(alibaba::from_ctx(ctx).await)?;
+        let k = diags.capture(kubernetes::from_ctx(ctx).await)?;
         Some((a, k))
     }
 }
@@ -550,7 +543,7 @@ impl Resource for RamGrant {
         _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let mut m = Self::decode(planned, diags)?;
+        let mut m = diags.capture(model::decode::<Model>(planned))?;
         let (a, kube) = Self::clients(ctx, diags).await?;
         if m.user_name.is_none() {
             m.user_name = Some(generated_user_name());
@@ -567,19 +560,19 @@ impl Resource for RamGrant {
         m.secret_in_sync = Some(false);
         if let Err(e) = Self::ensure_policy(&a, &m).await {
             diags.extend(e.to_diagnostics("Could not create the policy"));
-            return self.encode(&m, diags);
+            return self.encode_state(&m, diags);
         }
         if let Err(e) = Self::attach(&a, &m).await {
             diags.extend(e.to_diagnostics("Could not attach the policy"));
-            return self.encode(&m, diags);
+            return self.encode_state(&m, diags);
         }
         m.policy_attached = Some(true);
         Self::rotate(&a, &kube, &mut m, None, diags).await;
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn read(&self, ctx: &Ctx, state: &Value, _private: &mut Private, diags: &mut Diagnostics) -> Option<Value> {
-        let mut m = Self::decode(state, diags)?;
+        let mut m = diags.capture(model::decode::<Model>(state))?;
         let (a, kube) = Self::clients(ctx, diags).await?;
         let user = m.user().to_string();
         match Self::user_exists(&a, &user).await {
@@ -632,7 +625,7 @@ impl Resource for RamGrant {
         m.access_key_status = Some(keys.get(&id).cloned().unwrap_or_else(|| "Deleted".into()));
         m.secret_in_sync =
             Some(secret.is_some_and(|(sid, fp)| sid == id && Some(&fp) == m.access_key_fingerprint.as_ref()));
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn update(
@@ -644,8 +637,8 @@ impl Resource for RamGrant {
         _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let old = Self::decode(prior, diags)?;
-        let mut m = Self::decode(planned, diags)?;
+        let old = diags.capture(model::decode::<Model>(prior))?;
+        let mut m = diags.capture(model::decode::<Model>(planned))?;
         let (a, kube) = Self::clients(ctx, diags).await?;
         // Carry the facts of what exists until each repair succeeds.
         m.access_key_id = old.access_key_id.clone();
@@ -663,13 +656,13 @@ impl Resource for RamGrant {
             if let Err(e) = rpc(&a, "CreatePolicyVersion", &params, Retry::Never).await {
                 diags.extend(e.to_diagnostics("Could not update the policy document"));
                 m.policy_document = old.policy_document.clone();
-                return self.encode(&m, diags);
+                return self.encode_state(&m, diags);
             }
         }
         if old.policy_attached != Some(true) {
             if let Err(e) = Self::attach(&a, &m).await {
                 diags.extend(e.to_diagnostics("Could not attach the policy"));
-                return self.encode(&m, diags);
+                return self.encode_state(&m, diags);
             }
         }
         m.policy_attached = Some(true);
@@ -680,11 +673,11 @@ impl Resource for RamGrant {
             let previous = old.access_key_id.clone();
             Self::rotate(&a, &kube, &mut m, previous.as_deref(), diags).await;
         }
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn delete(&self, ctx: &Ctx, prior: &Value, _private: &Private, diags: &mut Diagnostics) {
-        let Some(m) = Self::decode(prior, diags) else { return };
+        let Some(m) = diags.capture(model::decode::<Model>(prior)) else { return };
         let Some((a, kube)) = Self::clients(ctx, diags).await else { return };
         let user = m.user().to_string();
         // The Secret first: once the key is gone it is useless. Other keys of the Secret stay.
@@ -754,7 +747,7 @@ impl Resource for RamGrant {
             secret_name: Some("alibaba-addon-secret".into()),
             ..Default::default()
         };
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 }
 

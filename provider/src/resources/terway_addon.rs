@@ -132,17 +132,10 @@ async fn check_network_policy_safe(ctx: &Ctx, diags: &mut Diagnostics) {
 }
 
 async fn cloud(ctx: &Ctx, diags: &mut Diagnostics) -> Option<Alibaba> {
-    alibaba::from_ctx(ctx).await.map_err(|d| diags.extend(d)).ok()
+    diags.capture(alibaba::from_ctx(ctx).await)
 }
 
 impl TerwayAddon {
-    fn decode(v: &Value, diags: &mut Diagnostics) -> Option<Model> {
-        model::decode(v).map_err(|d| diags.extend(d)).ok()
-    }
-    fn encode(&self, m: &Model, diags: &mut Diagnostics) -> Option<Value> {
-        model::encode(m, &self.schema().value_type()).map_err(|d| diags.extend(d)).ok()
-    }
-
     async fn instance(a: &Alibaba, cluster: &str) -> Result<Option<Json>, CloudError> {
         let path = format!("/clusters/{cluster}/components/{ADDON}/instance");
         match a.cs("DescribeClusterAddonInstance", Method::GET, &path, &[], None, Retry::Idempotent).await {
@@ -243,14 +236,14 @@ impl TerwayAddon {
 
     async fn read_back(&self, a: &Alibaba, m: &Model, diags: &mut Diagnostics) -> Option<Value> {
         match Self::instance(a, m.cluster()).await {
-            Ok(Some(inst)) => self.encode(&Self::from_instance(m, &inst), diags),
+            Ok(Some(inst)) => self.encode_state(&Self::from_instance(m, &inst), diags),
             Ok(None) => {
                 diags.error("Addon missing after apply", format!("{ADDON} is not installed on {}.", m.cluster()));
                 None
             }
             Err(e) => {
                 diags.extend(e.to_diagnostics("Could not read the addon"));
-                self.encode(m, diags)
+                self.encode_state(m, diags)
             }
         }
     }
@@ -376,7 +369,7 @@ impl Resource for TerwayAddon {
         _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let m = Self::decode(planned, diags)?;
+        let m = diags.capture(model::decode::<Model>(planned))?;
         let a = cloud(ctx, diags).await?;
         let timeout = ctx.timeout(planned, "create", DEFAULT_TIMEOUT);
         let cluster = m.cluster().to_string();
@@ -393,7 +386,7 @@ impl Resource for TerwayAddon {
             diags.extend(e.to_diagnostics("Could not install terway-eniip"));
             // Record what exists (if anything), so the next apply converges instead of reinstalling.
             return match Self::instance(&a, &cluster).await {
-                Ok(Some(inst)) => self.encode(&Self::from_instance(&m, &inst), diags),
+                Ok(Some(inst)) => self.encode_state(&Self::from_instance(&m, &inst), diags),
                 _ => None,
             };
         }
@@ -401,10 +394,10 @@ impl Resource for TerwayAddon {
     }
 
     async fn read(&self, ctx: &Ctx, state: &Value, _private: &mut Private, diags: &mut Diagnostics) -> Option<Value> {
-        let m = Self::decode(state, diags)?;
+        let m = diags.capture(model::decode::<Model>(state))?;
         let a = cloud(ctx, diags).await?;
         match Self::instance(&a, m.cluster()).await {
-            Ok(Some(inst)) => self.encode(&Self::from_instance(&m, &inst), diags),
+            Ok(Some(inst)) => self.encode_state(&Self::from_instance(&m, &inst), diags),
             Ok(None) => None,
             Err(e) if e.is("ErrorClusterNotFound") => None,
             Err(e) => {
@@ -423,14 +416,14 @@ impl Resource for TerwayAddon {
         _private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let m = Self::decode(planned, diags)?;
+        let m = diags.capture(model::decode::<Model>(planned))?;
         let a = cloud(ctx, diags).await?;
         let timeout = ctx.timeout(planned, "update", DEFAULT_TIMEOUT);
         if let Err(e) = self.converge(&a, &m, timeout).await {
             diags.extend(e.to_diagnostics("Could not update terway-eniip"));
-            let old = Self::decode(prior, diags)?;
+            let old = diags.capture(model::decode::<Model>(prior))?;
             return match Self::instance(&a, m.cluster()).await {
-                Ok(Some(inst)) => self.encode(&Self::from_instance(&old, &inst), diags),
+                Ok(Some(inst)) => self.encode_state(&Self::from_instance(&old, &inst), diags),
                 _ => Some(prior.clone()),
             };
         }
@@ -438,7 +431,7 @@ impl Resource for TerwayAddon {
     }
 
     async fn delete(&self, ctx: &Ctx, prior: &Value, _private: &Private, diags: &mut Diagnostics) {
-        let Some(m) = Self::decode(prior, diags) else { return };
+        let Some(m) = diags.capture(model::decode::<Model>(prior)) else { return };
         let Some(a) = cloud(ctx, diags).await else { return };
         let timeout = ctx.timeout(prior, "delete", DEFAULT_TIMEOUT);
         let cluster = m.cluster().to_string();
@@ -462,7 +455,7 @@ impl Resource for TerwayAddon {
         match id.split_once(':') {
             Some((cluster, ADDON)) if !cluster.is_empty() => {
                 let m = Model { id: Some(id.into()), cluster_id: Some(cluster.into()), ..Default::default() };
-                self.encode(&m, diags)
+                self.encode_state(&m, diags)
             }
             _ => {
                 diags.error("Invalid import ID", format!("{id:?} is not `cluster_id:{ADDON}`."));

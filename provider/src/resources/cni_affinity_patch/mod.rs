@@ -160,7 +160,7 @@ async fn detect(kube: &Kube, ds: &Json, diags: &mut Diagnostics) -> Option<Targe
 }
 
 async fn client(ctx: &Ctx, diags: &mut Diagnostics) -> Option<Kube> {
-    kubernetes::from_ctx(ctx).await.map_err(|d| diags.extend(d)).ok()
+    diags.capture(kubernetes::from_ctx(ctx).await)
 }
 
 fn stored_record(private: &Private) -> Option<Record> {
@@ -179,13 +179,6 @@ fn adopted(target: &Target, m: &Model) -> Record {
 }
 
 impl CniAffinityPatch {
-    fn decode(v: &Value, diags: &mut Diagnostics) -> Option<Model> {
-        model::decode(v).map_err(|d| diags.extend(d)).ok()
-    }
-    fn encode(&self, m: &Model, diags: &mut Diagnostics) -> Option<Value> {
-        model::encode(m, &self.schema().value_type()).map_err(|d| diags.extend(d)).ok()
-    }
-
     /// Establishes the expression on the located target, taking over `prior`. The returned
     /// record is complete (target and uid set).
     async fn establish(
@@ -306,7 +299,7 @@ impl Resource for CniAffinityPatch {
         if plan.planned.is_null() {
             return;
         }
-        let Some(m) = Self::decode(&plan.planned, diags) else { return };
+        let Some(m) = diags.capture(model::decode::<Model>(&plan.planned)) else { return };
         let prior = plan.prior.clone();
         let Value::Object(attrs) = &mut plan.planned else { return };
         // Apply always leaves the expression in effect; planning `true` over a drifted `false`
@@ -366,7 +359,7 @@ impl Resource for CniAffinityPatch {
         private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let mut m = Self::decode(planned, diags)?;
+        let mut m = diags.capture(model::decode::<Model>(planned))?;
         let kube = client(ctx, diags).await?;
         let at = locate(&kube, &m, diags).await?;
         let record = Self::establish(&kube, &m, &at, None, diags).await?;
@@ -376,11 +369,11 @@ impl Resource for CniAffinityPatch {
         m.name = Some(at.name);
         m.target = Some(at.target.label());
         m.in_effect = Some(true);
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn read(&self, ctx: &Ctx, state: &Value, private: &mut Private, diags: &mut Diagnostics) -> Option<Value> {
-        let mut m = Self::decode(state, diags)?;
+        let mut m = diags.capture(model::decode::<Model>(state))?;
         let kube = client(ctx, diags).await?;
         let ds = match kube.get::<Json>(&m.ds_path()).await {
             Ok(Some(ds)) => ds,
@@ -395,7 +388,7 @@ impl Resource for CniAffinityPatch {
             Ok(Err(why)) => {
                 diags.warning_at(AttrPath::attr("target"), "The node affinity cannot be kept", why);
                 m.in_effect = Some(false);
-                return self.encode(&m, diags);
+                return self.encode_state(&m, diags);
             }
             Err(e) => {
                 diags.extend(e.to_diagnostics("Could not look up the tigera operator's Installation"));
@@ -423,7 +416,7 @@ impl Resource for CniAffinityPatch {
         if m.id.is_none() {
             m.id = Some(format!("{}/{}", m.namespace(), m.name()));
         }
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn update(
@@ -435,8 +428,8 @@ impl Resource for CniAffinityPatch {
         private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let old = Self::decode(prior, diags)?;
-        let mut m = Self::decode(planned, diags)?;
+        let old = diags.capture(model::decode::<Model>(prior))?;
+        let mut m = diags.capture(model::decode::<Model>(planned))?;
         let kube = client(ctx, diags).await?;
         let ds = match kube.get::<Json>(&m.ds_path()).await {
             Ok(Some(ds)) => ds,
@@ -469,11 +462,11 @@ impl Resource for CniAffinityPatch {
         save_record(private, &record);
         m.target = Some(at.target.label());
         m.in_effect = Some(true);
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn delete(&self, ctx: &Ctx, prior: &Value, private: &Private, diags: &mut Diagnostics) {
-        let Some(m) = Self::decode(prior, diags) else { return };
+        let Some(m) = diags.capture(model::decode::<Model>(prior)) else { return };
         let Some(kube) = client(ctx, diags).await else { return };
         let prior_target = m.target.as_deref().map(Target::parse).unwrap_or(Target::DaemonSet);
         let record = stored_record(private).unwrap_or_else(|| adopted(&prior_target, &m));
@@ -499,6 +492,6 @@ impl Resource for CniAffinityPatch {
             values: Some(vec![DEFAULT_VALUE.into()]),
             ..Default::default()
         };
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 }

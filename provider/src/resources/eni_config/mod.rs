@@ -30,7 +30,7 @@ pub struct EniConfig;
 const CREATED: &str = "created_configmap";
 
 async fn client(ctx: &Ctx, diags: &mut Diagnostics) -> Option<Kube> {
-    kubernetes::from_ctx(ctx).await.map_err(|d| diags.extend(d)).ok()
+    diags.capture(kubernetes::from_ctx(ctx).await)
 }
 
 /// Adds `e` as a diagnostic. The API server's message may quote the object it rejected, so the
@@ -45,14 +45,6 @@ fn kube_error(diags: &mut Diagnostics, summary: String, e: KubeError, m: &Model)
 }
 
 impl EniConfig {
-    fn decode(v: &Value, diags: &mut Diagnostics) -> Option<Model> {
-        framework_model::decode(v).map_err(|d| diags.extend(d)).ok()
-    }
-
-    fn encode(&self, m: &Model, diags: &mut Diagnostics) -> Option<Value> {
-        framework_model::encode(m, &self.schema().value_type()).map_err(|d| diags.extend(d)).ok()
-    }
-
     /// Plan-time cloud checks, on create and whenever the checked attributes change (so scheduled
     /// drift plans make no cloud calls), when credentials are configured and the values known.
     async fn check_cloud(&self, ctx: &Ctx, plan: &PlanRequest<'_>, diags: &mut Diagnostics) {
@@ -116,7 +108,7 @@ impl Resource for EniConfig {
         private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let mut m = Self::decode(planned, diags)?;
+        let mut m = diags.capture(framework_model::decode::<Model>(planned))?;
         let kube = client(ctx, diags).await?;
         match configmap::write(&kube, &m).await {
             Ok(created) => private.set(CREATED, created),
@@ -126,15 +118,15 @@ impl Resource for EniConfig {
             }
         }
         m.id = Some(m.object_id());
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn read(&self, ctx: &Ctx, state: &Value, _private: &mut Private, diags: &mut Diagnostics) -> Option<Value> {
-        let m = Self::decode(state, diags)?;
+        let m = diags.capture(framework_model::decode::<Model>(state))?;
         let kube = client(ctx, diags).await?;
         match configmap::read(&kube, m.namespace(), m.name()).await {
             // cluster_id is not in the ConfigMap: it stays as configured.
-            Ok(Some(found)) => self.encode(&Model { cluster_id: m.cluster_id.clone(), ..found }, diags),
+            Ok(Some(found)) => self.encode_state(&Model { cluster_id: m.cluster_id.clone(), ..found }, diags),
             Ok(None) => None,
             Err(e) => {
                 kube_error(diags, format!("Could not read ConfigMap {}", m.object_id()), e, &m);
@@ -153,7 +145,7 @@ impl Resource for EniConfig {
         private: &mut Private,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let m = Self::decode(planned, diags)?;
+        let m = diags.capture(framework_model::decode::<Model>(planned))?;
         let kube = client(ctx, diags).await?;
         match configmap::write(&kube, &m).await {
             Ok(true) => private.set(CREATED, true),
@@ -163,11 +155,11 @@ impl Resource for EniConfig {
                 return Some(prior.clone());
             }
         }
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 
     async fn delete(&self, ctx: &Ctx, prior: &Value, private: &Private, diags: &mut Diagnostics) {
-        let Some(m) = Self::decode(prior, diags) else { return };
+        let Some(m) = diags.capture(framework_model::decode::<Model>(prior)) else { return };
         let Some(kube) = client(ctx, diags).await else { return };
         let created = private.0.get(CREATED).and_then(Json::as_bool).unwrap_or(false);
         if let Err(e) = configmap::remove(&kube, &m, created).await {
@@ -189,7 +181,7 @@ impl Resource for EniConfig {
             name: Some(name.to_string()),
             ..Default::default()
         };
-        self.encode(&m, diags)
+        self.encode_state(&m, diags)
     }
 }
 
